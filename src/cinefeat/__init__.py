@@ -1,0 +1,90 @@
+"""cinefeat: a feature store for movie-recommendation ML.
+
+Definitions are imported eagerly (they are light); the store and its heavy dependencies
+(DuckDB, Arrow, Delta Lake) load on first use, so `import cinefeat` stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from cinefeat.definitions import (
+    Entity,
+    FeatureService,
+    FeatureView,
+    FeatureViewProjection,
+    Field,
+    FileSource,
+    ServiceFeatures,
+)
+from cinefeat.errors import (
+    CinefeatError,
+    ConfigError,
+    DefinitionError,
+    EntityDataFrameError,
+    FeatureNameCollisionError,
+    FeatureNotFoundError,
+    MissingExtraError,
+    SchemaMismatchError,
+)
+from cinefeat.types import Array, Bool, Float32, Float64, Int32, Int64, String, UnixTimestamp
+
+if TYPE_CHECKING:
+    from cinefeat.compat import SimpleFeatureStore
+    from cinefeat.online import FieldStatus, OnlineResponse
+    from cinefeat.store import FeatureStore
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Array",
+    "Bool",
+    "CinefeatError",
+    "ConfigError",
+    "DefinitionError",
+    "Entity",
+    "EntityDataFrameError",
+    "FeatureNameCollisionError",
+    "FeatureNotFoundError",
+    "FeatureService",
+    "FeatureStore",
+    "FeatureView",
+    "FeatureViewProjection",
+    "Field",
+    "FieldStatus",
+    "FileSource",
+    "Float32",
+    "Float64",
+    "Int32",
+    "Int64",
+    "MissingExtraError",
+    "OnlineResponse",
+    "SchemaMismatchError",
+    "ServiceFeatures",
+    "SimpleFeatureStore",
+    "String",
+    "UnixTimestamp",
+    "__version__",
+]
+
+_LAZY = {
+    "FeatureStore": "cinefeat.store",
+    "SimpleFeatureStore": "cinefeat.compat",
+    "FieldStatus": "cinefeat.online",
+    "OnlineResponse": "cinefeat.online",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cinefeat' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

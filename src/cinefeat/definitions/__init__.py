@@ -1,0 +1,27 @@
+"""The declarative objects a repo is made of: Entity, Field, FileSource, FeatureView, FeatureService.
+
+They validate on construction, so a mistake is reported where it is written, naming the object
+and the field.
+"""
+
+from cinefeat.definitions._entity import Entity, Field
+from cinefeat.definitions._service import FeatureService, ServiceFeatures
+from cinefeat.definitions._source import FileSource
+from cinefeat.definitions._view import (
+    DEFAULT_CREATED_TIMESTAMP,
+    DEFAULT_EVENT_TIMESTAMP,
+    FeatureView,
+    FeatureViewProjection,
+)
+
+__all__ = [
+    "DEFAULT_CREATED_TIMESTAMP",
+    "DEFAULT_EVENT_TIMESTAMP",
+    "Entity",
+    "FeatureService",
+    "FeatureView",
+    "FeatureViewProjection",
+    "Field",
+    "FileSource",
+    "ServiceFeatures",
+]

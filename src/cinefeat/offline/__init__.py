@@ -1,0 +1,25 @@
+"""The offline store: Delta tables of managed views, FileSource reads, point-in-time joins."""
+
+from cinefeat.offline._conform import conform_to_view, storage_schema
+from cinefeat.offline._delta import DeltaOfflineStore, TableSnapshot, WriteResult
+from cinefeat.offline._frames import UTC_MICROS, to_arrow_table
+from cinefeat.offline._retrieval import FeatureRequest, RetrievalJob, entity_timestamp_column
+from cinefeat.offline._scan import CREATED, TS, quote_ident, scan_sql, sql_string
+
+__all__ = [
+    "CREATED",
+    "TS",
+    "UTC_MICROS",
+    "DeltaOfflineStore",
+    "FeatureRequest",
+    "RetrievalJob",
+    "TableSnapshot",
+    "WriteResult",
+    "conform_to_view",
+    "entity_timestamp_column",
+    "quote_ident",
+    "scan_sql",
+    "sql_string",
+    "storage_schema",
+    "to_arrow_table",
+]

@@ -1,0 +1,127 @@
+"""The offline store: one Delta Lake table per managed feature-view version.
+
+Every write is one Delta commit, so readers see the table before or after it, never half.
+Reads can pin a Delta version, which is how a training set is rebuilt exactly.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+from deltalake import DeltaTable, write_deltalake
+from deltalake.exceptions import TableNotFoundError
+
+from cinefeat.definitions import FeatureView
+from cinefeat.errors import CinefeatError, FeatureNotFoundError
+from cinefeat.offline._conform import conform_to_view, storage_schema
+
+__all__ = ["DeltaOfflineStore", "TableSnapshot", "WriteResult"]
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What one `write_offline` committed."""
+
+    view: str
+    table: str
+    rows: int
+    delta_version: int | None  # None when nothing was written (an empty frame)
+
+
+@dataclass(frozen=True)
+class TableSnapshot:
+    """The Parquet files that make up one Delta version of a view's table."""
+
+    table: str
+    delta_version: int | None  # None: the table has never been written
+    files: tuple[str, ...]
+    columns: tuple[str, ...]  # columns the table has (a field added later may be absent)
+
+
+class DeltaOfflineStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def table_path(self, view: FeatureView) -> Path:
+        return self.root / view.table_name
+
+    def write(self, view: FeatureView, table: pa.Table) -> WriteResult:
+        if not view.is_managed:
+            raise CinefeatError(
+                f"feature view {view.name!r} reads the FileSource {view.source.path!r}"  # type: ignore[union-attr]
+                "; write new rows to those Parquet files, not through cinefeat"
+            )
+        conformed = conform_to_view(view, table, datetime.now(UTC))
+        if conformed.num_rows == 0:
+            return WriteResult(view.name, view.table_name, 0, self.current_version(view))
+        path = self.table_path(view)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        existing = self._open(view)
+        # A non-breaking change (a new field) widens the table in the same commit.
+        evolve = existing is not None and set(conformed.schema.names) - {
+            f.name for f in existing.schema().fields
+        }
+        write_deltalake(
+            str(path),
+            conformed,
+            mode="append",
+            schema_mode="merge" if evolve else None,
+            name=view.table_name,
+            description=view.description or None,
+        )
+        return WriteResult(view.name, view.table_name, conformed.num_rows, self.current_version(view))
+
+    def _open(self, view: FeatureView, version: int | None = None) -> DeltaTable | None:
+        path = self.table_path(view)
+        if not (path / "_delta_log").is_dir():
+            if version is not None:
+                raise FeatureNotFoundError(
+                    f"feature view {view.name!r} (v{view.version}) has no data, so Delta "
+                    f"version {version} does not exist"
+                )
+            return None
+        try:
+            return DeltaTable(str(path), version=version)
+        except TableNotFoundError:
+            return None
+        except Exception as exc:  # deltalake raises a bare exception for a missing version
+            if version is not None:
+                raise FeatureNotFoundError(
+                    f"feature view {view.name!r}: Delta version {version} of {view.table_name} "
+                    f"is not readable ({exc})"
+                ) from None
+            raise
+
+    def current_version(self, view: FeatureView) -> int | None:
+        table = self._open(view)
+        return None if table is None else table.version()
+
+    def snapshot(self, view: FeatureView, version: int | None = None) -> TableSnapshot:
+        table = self._open(view, version)
+        if table is None:
+            return TableSnapshot(view.table_name, None, (), ())
+        columns = tuple(f.name for f in table.schema().fields)
+        return TableSnapshot(view.table_name, table.version(), tuple(table.file_uris()), columns)
+
+    def read(self, view: FeatureView, version: int | None = None) -> pa.Table:
+        """The whole table (at a Delta version), in the view's storage schema."""
+        table = self._open(view, version)
+        if table is None:
+            return storage_schema(view).empty_table()
+        data = table.to_pyarrow_table()
+        schema = storage_schema(view)
+        missing = [f for f in schema if f.name not in data.column_names]
+        for field in missing:  # rows written before a field was added
+            data = data.append_column(field, pa.nulls(data.num_rows, field.type))
+        return data.select(schema.names).cast(schema)
+
+    def history(self, view: FeatureView) -> list[dict[str, object]]:
+        table = self._open(view)
+        return [] if table is None else list(table.history())
+
+    def drop(self, view: FeatureView) -> None:
+        shutil.rmtree(self.table_path(view), ignore_errors=True)

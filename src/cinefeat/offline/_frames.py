@@ -1,0 +1,40 @@
+"""Turning whatever frame a user holds (pandas, Polars, Arrow) into an Arrow table, cheaply."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+
+__all__ = ["UTC_MICROS", "to_arrow_table"]
+
+UTC_MICROS = pa.timestamp("us", tz="UTC")
+
+
+def to_arrow_table(frame: Any, what: str = "data") -> pa.Table:
+    """Accept pandas, Polars (eager or lazy), a pyarrow Table/RecordBatch, or any object with the
+    Arrow C stream interface. The pandas index is dropped unless it is a named index."""
+    if isinstance(frame, pa.Table):
+        return frame
+    if isinstance(frame, pa.RecordBatch):
+        return pa.Table.from_batches([frame])
+    module = type(frame).__module__.split(".")[0]
+    if module == "polars":
+        import polars as pl
+
+        if isinstance(frame, pl.LazyFrame):
+            frame = frame.collect()
+        return frame.to_arrow()
+    if module == "pandas":
+        import pandas as pd
+
+        if isinstance(frame, pd.DataFrame):
+            keep_index = any(name is not None for name in frame.index.names)
+            return pa.Table.from_pandas(frame, preserve_index=keep_index)
+    if hasattr(frame, "__arrow_c_stream__"):
+        return pa.table(frame)
+    if isinstance(frame, dict):
+        return pa.table(frame)
+    raise TypeError(
+        f"{what} must be a pandas or Polars DataFrame or a pyarrow Table, got {type(frame).__name__}"
+    )

@@ -1,0 +1,213 @@
+"""Point-in-time joins: the feature values each entity row would have seen at its own time.
+
+For each entity row and view: among feature rows with the same join keys and
+`feature.ts <= entity.ts` (and, with a non-zero ttl, `feature.ts >= entity.ts - ttl`), take the
+one with the latest event time, ties broken by the latest created time. Every entity row is kept,
+in order, with its own columns; no match gives nulls. Run in DuckDB as ASOF joins over Arrow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from cinefeat.definitions import FeatureView
+from cinefeat.errors import EntityDataFrameError, FeatureNameCollisionError
+from cinefeat.offline._frames import UTC_MICROS
+from cinefeat.offline._scan import CREATED, TS, quote_ident
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import polars as pl
+
+__all__ = ["FeatureRequest", "RetrievalJob", "entity_timestamp_column"]
+
+ENTITY_TS = "__cf_entity_ts"
+ROW = "__cf_row"
+
+
+@dataclass(frozen=True)
+class FeatureRequest:
+    """Features wanted from one view version, with the column names they get in the output."""
+
+    view: FeatureView
+    features: tuple[str, ...]
+    output_names: tuple[str, ...]
+    scan: str = field(repr=False, default="")  # SQL yielding the view's rows (see _scan)
+
+
+def entity_timestamp_column(table: pa.Table) -> str:
+    """`event_timestamp` if present, else the one timestamp column, else an error."""
+    if "event_timestamp" in table.column_names:
+        kind = table.schema.field("event_timestamp").type
+        if not pa.types.is_timestamp(kind):
+            raise EntityDataFrameError(
+                f"entity_df column 'event_timestamp' must hold timestamps, got {kind}; "
+                "convert it with pd.to_datetime(...) or pl.col(...).str.to_datetime()"
+            )
+        return "event_timestamp"
+    candidates = [f.name for f in table.schema if pa.types.is_timestamp(f.type)]
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        raise EntityDataFrameError(
+            f"entity_df needs an 'event_timestamp' column (or exactly one timestamp column); "
+            f"its columns are {table.column_names}"
+        )
+    raise EntityDataFrameError(
+        f"entity_df has several timestamp columns {candidates}; name the one to join on "
+        "'event_timestamp'"
+    )
+
+
+def _check_keys(table: pa.Table, request: FeatureRequest) -> None:
+    for key_field in request.view.key_fields:
+        if key_field.name not in table.column_names:
+            raise EntityDataFrameError(
+                f"entity_df has no column {key_field.name!r}, the join key of feature view "
+                f"{request.view.name!r}; its columns are {table.column_names}"
+            )
+        actual = table.schema.field(key_field.name).type
+        wants_string = key_field.dtype.name == "String"
+        is_string = pa.types.is_string(actual) or pa.types.is_large_string(actual)
+        ok = is_string if wants_string else pa.types.is_integer(actual)
+        if not ok and not pa.types.is_null(actual):
+            raise EntityDataFrameError(
+                f"entity_df column {key_field.name!r} is {actual}, but feature view "
+                f"{request.view.name!r} declares it {key_field.dtype}"
+            )
+
+
+def _check_names(table: pa.Table, requests: Sequence[FeatureRequest]) -> None:
+    seen: dict[str, str] = {name: "a column of entity_df" for name in table.column_names}
+    for request in requests:
+        for feature, name in zip(request.features, request.output_names, strict=True):
+            ref = f"{request.view.name}:{feature}"
+            if name in seen:
+                raise FeatureNameCollisionError(
+                    f"feature {ref} would be output as {name!r}, which is already {seen[name]}; "
+                    "pass full_feature_names=True to name features view__feature"
+                )
+            seen[name] = f"the name of {ref}"
+
+
+def _view_relation(request: FeatureRequest, lo: Any, hi: Any) -> str:
+    """The view's candidate rows: inside the entity time range, one row per (keys, event time)
+    (the latest created), so the ASOF join that follows needs no tie-breaking of its own."""
+    keys = ", ".join(quote_ident(k) for k in request.view.join_keys)
+    ttl_us = int(request.view.ttl_delta.total_seconds() * 1_000_000)
+    lower = f" AND {TS} >= $lo - to_microseconds({ttl_us})" if ttl_us else ""
+    return (
+        f"(SELECT * FROM ({request.scan}) WHERE {TS} <= $hi{lower} "
+        f"QUALIFY row_number() OVER (PARTITION BY {keys}, {TS} "
+        f"ORDER BY {CREATED} DESC NULLS LAST) = 1)"
+    )
+
+
+class RetrievalJob:
+    """A point-in-time join, run on first use. `table_versions` records the Delta version read
+    for each managed view, so `get_historical_features(..., table_versions=...)` rebuilds it."""
+
+    def __init__(
+        self,
+        entity_table: pa.Table,
+        requests: Sequence[FeatureRequest],
+        table_versions: dict[str, int | None],
+        connection: duckdb.DuckDBPyConnection,
+        output_order: Sequence[str] | None = None,
+    ) -> None:
+        self.entity_timestamp_column = entity_timestamp_column(entity_table)
+        for request in requests:
+            _check_keys(entity_table, request)
+        _check_names(entity_table, requests)
+        self._entity = entity_table
+        self._requests = tuple(requests)
+        self.table_versions = dict(table_versions)
+        self._connection = connection
+        self._result: pa.Table | None = None
+        self.feature_names = list(output_order or [n for r in requests for n in r.output_names])
+
+    def to_arrow(self) -> pa.Table:
+        if self._result is None:
+            self._result = self._run()
+        return self._result
+
+    def to_df(self) -> pd.DataFrame:
+        return self.to_arrow().to_pandas()
+
+    def to_polars(self) -> pl.DataFrame:
+        import polars as pl
+
+        result = pl.from_arrow(self.to_arrow())
+        assert isinstance(result, pl.DataFrame)
+        return result
+
+    def _run(self) -> pa.Table:
+        entity = self._entity
+        if not self._requests or entity.num_rows == 0:
+            return self._attach(entity, None)
+        ts = entity.column(self.entity_timestamp_column)
+        if ts.type.tz is None:
+            ts = ts.cast(pa.timestamp(ts.type.unit, tz="UTC"))  # naive entity times are UTC
+        ts = ts.cast(UTC_MICROS, safe=False)
+        keys = sorted({k for r in self._requests for k in r.view.join_keys})
+        probe = pa.table(
+            {
+                **{k: entity.column(k) for k in keys},
+                ENTITY_TS: ts,
+                ROW: pa.array(range(entity.num_rows), pa.int64()),
+            }
+        )
+        bounds = pc.min_max(ts)
+        lo, hi = bounds["min"].as_py(), bounds["max"].as_py()
+        con = self._connection
+        con.register("cf_entity", probe)
+        try:
+            if lo is None:  # every entity timestamp is null: nothing can match
+                return self._attach(entity, None)
+            features = con.sql(self._sql(lo, hi), params={"lo": lo, "hi": hi}).to_arrow_table()
+        finally:
+            con.unregister("cf_entity")
+        return self._attach(entity, features)
+
+    def _sql(self, lo: Any, hi: Any) -> str:
+        selects, joins = [], []
+        for i, request in enumerate(self._requests):
+            alias = f"f{i}"
+            ttl_us = int(request.view.ttl_delta.total_seconds() * 1_000_000)
+            for feature, name in zip(request.features, request.output_names, strict=True):
+                value = f"{alias}.{quote_ident(feature)}"
+                if ttl_us:
+                    value = (
+                        f"CASE WHEN {alias}.{TS} >= e.{ENTITY_TS} - to_microseconds({ttl_us}) "
+                        f"THEN {value} END"
+                    )
+                selects.append(f"{value} AS {quote_ident(name)}")
+            on = " AND ".join(
+                f"e.{quote_ident(k)} = {alias}.{quote_ident(k)}" for k in request.view.join_keys
+            )
+            joins.append(
+                f"ASOF LEFT JOIN {_view_relation(request, lo, hi)} AS {alias} "
+                f"ON {on} AND e.{ENTITY_TS} >= {alias}.{TS}"
+            )
+        return (
+            f"SELECT {', '.join(selects)} FROM cf_entity AS e {' '.join(joins)} "
+            f"ORDER BY e.{ROW}"
+        )
+
+    def _attach(self, entity: pa.Table, features: pa.Table | None) -> pa.Table:
+        result = entity
+        for request in self._requests:
+            for feature, name in zip(request.features, request.output_names, strict=True):
+                target = request.view.field(feature).dtype.to_arrow()
+                if features is None:
+                    column = pa.nulls(entity.num_rows, target)
+                else:
+                    column = features.column(name).cast(target)
+                result = result.append_column(pa.field(name, target), column)
+        return result.select([*entity.column_names, *self.feature_names])

@@ -1,0 +1,108 @@
+"""The read cache in front of the online store: LRU with a TTL, dropped per view on any write."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["CACHE_MISS", "CacheStats", "OnlineCache"]
+
+
+@dataclass(frozen=True)
+class CacheStats:
+    hits: int
+    misses: int
+    evictions: int
+    size: int
+    max_entries: int
+    ttl_seconds: float
+
+    @property
+    def hit_rate(self) -> float:
+        total = self.hits + self.misses
+        return self.hits / total if total else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "hits": self.hits,
+            "misses": self.misses,
+            "hit_rate": self.hit_rate,
+            "evictions": self.evictions,
+            "size": self.size,
+            "max_entries": self.max_entries,
+            "ttl_seconds": self.ttl_seconds,
+        }
+
+
+CACHE_MISS = object()  # what `get` returns when the cache has no entry
+
+
+class OnlineCache:
+    """Entries are keyed by (table, entity key). A miss on an absent entity is cached too, so a
+    hot unknown id does not hit the store every time; writes to the table drop it either way."""
+
+    def __init__(self, max_entries: int, ttl_seconds: float) -> None:
+        self.max_entries = max_entries
+        self.ttl_seconds = ttl_seconds
+        self._entries: OrderedDict[tuple[str, Hashable], tuple[float, Any]] = OrderedDict()
+        self._by_table: dict[str, set[tuple[str, Hashable]]] = {}
+        self._lock = threading.Lock()
+        self.hits = self.misses = self.evictions = 0
+
+    def get(self, table: str, key: Hashable) -> Any:
+        """The cached value, or CACHE_MISS."""
+        entry_key = (table, key)
+        with self._lock:
+            entry = self._entries.get(entry_key)
+            if entry is not None:
+                if entry[0] > time.monotonic():
+                    self._entries.move_to_end(entry_key)
+                    self.hits += 1
+                    return entry[1]
+                self._drop(entry_key)
+            self.misses += 1
+            return CACHE_MISS
+
+    def put(self, table: str, key: Hashable, value: Any) -> None:
+        entry_key = (table, key)
+        expires = time.monotonic() + self.ttl_seconds
+        with self._lock:
+            if entry_key in self._entries:
+                self._entries.move_to_end(entry_key)
+            self._entries[entry_key] = (expires, value)
+            self._by_table.setdefault(table, set()).add(entry_key)
+            while len(self._entries) > self.max_entries:
+                oldest, _ = self._entries.popitem(last=False)
+                self._by_table[oldest[0]].discard(oldest)
+                self.evictions += 1
+
+    def _drop(self, entry_key: tuple[str, Hashable]) -> None:
+        del self._entries[entry_key]
+        self._by_table[entry_key[0]].discard(entry_key)
+
+    def invalidate(self, tables: set[str] | None = None) -> None:
+        """Forget every entry of `tables` (all entries when None)."""
+        with self._lock:
+            if tables is None:
+                self._entries.clear()
+                self._by_table.clear()
+                return
+            for table in tables:
+                for entry_key in self._by_table.pop(table, ()):
+                    self._entries.pop(entry_key, None)
+
+    def stats(self) -> CacheStats:
+        with self._lock:
+            return CacheStats(
+                self.hits, self.misses, self.evictions, len(self._entries),
+                self.max_entries, self.ttl_seconds,
+            )
+
+    def reset_stats(self) -> None:
+        with self._lock:
+            self.hits = self.misses = self.evictions = 0
+

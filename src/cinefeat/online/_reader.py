@@ -1,0 +1,192 @@
+"""The online read path: entity rows in, one cached store round trip per view, a response out.
+
+Everything that can be worked out once per feature list (which views, which columns, how to
+decode) lives in a ReadPlan that the store caches; a request only does lookups and list building.
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+
+from cinefeat.definitions import FeatureView
+from cinefeat.errors import EntityDataFrameError
+from cinefeat.online._cache import CACHE_MISS, OnlineCache
+from cinefeat.online._protocol import EntityKey, OnlineStore
+from cinefeat.online._response import FieldStatus, OnlineResponse
+
+__all__ = ["OnlineReader", "ReadPlan", "ViewRead", "decode_values"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_PRESENT, _NULL = FieldStatus.PRESENT, FieldStatus.NULL_VALUE
+_NOT_FOUND, _TOO_OLD = FieldStatus.NOT_FOUND, FieldStatus.OUTSIDE_MAX_AGE
+
+
+def decode_values(packed: bytes | str) -> dict[str, Any]:
+    try:
+        return orjson.loads(packed)  # type: ignore[no-any-return]
+    except orjson.JSONDecodeError:  # NaN and Infinity are valid floats but not strict JSON
+        return json.loads(packed)  # type: ignore[no-any-return]
+
+
+def _micros_to_datetime(micros: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=micros)
+
+
+def _key_coercer(dtype_name: str, key: str) -> Any:
+    if dtype_name == "String":
+
+        def as_string(value: Any) -> str:
+            if not isinstance(value, str):
+                raise EntityDataFrameError(
+                    f"entity key {key!r} must be a string, got {value!r}"
+                )
+            return value
+
+        return as_string
+
+    def as_int(value: Any) -> int:
+        if isinstance(value, bool):
+            raise EntityDataFrameError(f"entity key {key!r} must be an integer, got {value!r}")
+        try:
+            return operator.index(value)
+        except TypeError:
+            raise EntityDataFrameError(
+                f"entity key {key!r} must be an integer, got {value!r}"
+            ) from None
+
+    return as_int
+
+
+class ViewRead:
+    """The features to read from one view version, the names they are returned under, and what
+    is needed to read them fast (key coercion, which values are timestamps, the ttl)."""
+
+    __slots__ = ("coercers", "features", "is_timestamp", "output_names", "ttl_us", "view")
+
+    def __init__(
+        self, view: FeatureView, features: Sequence[str], output_names: Sequence[str]
+    ) -> None:
+        self.view = view
+        self.features = tuple(features)
+        self.output_names = tuple(output_names)
+        self.coercers = tuple(_key_coercer(f.dtype.name, f.name) for f in view.key_fields)
+        self.is_timestamp = tuple(view.field(f).dtype.is_timestamp for f in self.features)
+        self.ttl_us = int(view.ttl_delta.total_seconds() * 1_000_000)
+
+
+@dataclass(frozen=True)
+class ReadPlan:
+    views: tuple[ViewRead, ...]
+
+    @property
+    def join_keys(self) -> tuple[str, ...]:
+        keys: dict[str, None] = {}
+        for read in self.views:
+            keys.update(dict.fromkeys(read.view.join_keys))
+        return tuple(keys)
+
+
+class OnlineReader:
+    def __init__(self, store: OnlineStore, cache: OnlineCache | None) -> None:
+        self.store = store
+        self.cache = cache
+
+    def read(self, plan: ReadPlan, entity_rows: Sequence[Mapping[str, Any]]) -> OnlineResponse:
+        if self.cache is not None:
+            changed = self.store.changed_views()
+            if changed:
+                self.cache.invalidate(changed)
+        now_us = int(time.time() * 1_000_000)
+        values: dict[str, list[Any]] = {}
+        statuses: dict[str, list[FieldStatus]] = {}
+        stamps: dict[str, list[datetime | None]] = {}
+        for read in plan.views:
+            rows = self._lookup(read, self._keys(read, entity_rows))
+            self._fill(read, rows, now_us, values, statuses, stamps)
+        join_keys = {key: [row.get(key) for row in entity_rows] for key in plan.join_keys}
+        return OnlineResponse(join_keys, values, statuses, stamps)
+
+    def _keys(self, read: ViewRead, entity_rows: Sequence[Mapping[str, Any]]) -> list[EntityKey]:
+        coercers = read.coercers
+        names = read.view.join_keys
+        keys = []
+        for row in entity_rows:
+            try:
+                keys.append(tuple(c(row[n]) for c, n in zip(coercers, names, strict=True)))
+            except KeyError as exc:
+                raise EntityDataFrameError(
+                    f"entity row {dict(row)!r} has no {exc.args[0]!r}, the join key of feature "
+                    f"view {read.view.name!r}"
+                ) from None
+        return keys
+
+    def _lookup(
+        self, read: ViewRead, keys: list[EntityKey]
+    ) -> list[tuple[int, dict[str, Any]] | None]:
+        table = read.view.table_name
+        cache = self.cache
+        found: dict[EntityKey, tuple[int, dict[str, Any]] | None] = {}
+        missing: list[EntityKey] = []
+        for key in keys:
+            if key in found:
+                continue
+            cached = CACHE_MISS if cache is None else cache.get(table, key)
+            if cached is CACHE_MISS:
+                missing.append(key)
+                found[key] = None
+            else:
+                found[key] = cached
+        if missing:
+            stored = self.store.online_read(read.view, missing)
+            for key in missing:
+                row = stored.get(key)
+                value = None if row is None else (row[0], decode_values(row[1]))
+                found[key] = value
+                if cache is not None:
+                    cache.put(table, key, value)
+        return [found[key] for key in keys]
+
+    @staticmethod
+    def _fill(
+        read: ViewRead,
+        rows: list[tuple[int, dict[str, Any]] | None],
+        now_us: int,
+        values: dict[str, list[Any]],
+        statuses: dict[str, list[FieldStatus]],
+        stamps: dict[str, list[datetime | None]],
+    ) -> None:
+        ttl_us = read.ttl_us
+        row_times = [None if r is None else _micros_to_datetime(r[0]) for r in rows]
+        too_old = [r is not None and ttl_us > 0 and now_us - r[0] > ttl_us for r in rows]
+        for feature, name, is_ts in zip(
+            read.features, read.output_names, read.is_timestamp, strict=True
+        ):
+            column: list[Any] = []
+            column_status: list[FieldStatus] = []
+            for row, old in zip(rows, too_old, strict=True):
+                if row is None:
+                    column.append(None)
+                    column_status.append(_NOT_FOUND)
+                elif old:
+                    column.append(None)
+                    column_status.append(_TOO_OLD)
+                else:
+                    value = row[1].get(feature)
+                    if value is None:
+                        column_status.append(_NULL)
+                    else:
+                        column_status.append(_PRESENT)
+                        if is_ts:
+                            value = _micros_to_datetime(value)
+                    column.append(value)
+            values[name] = column
+            statuses[name] = column_status
+            stamps[name] = row_times

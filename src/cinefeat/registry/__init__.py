@@ -1,0 +1,20 @@
+"""The registry: entities, feature views (every version), services and watermarks, in SQL.
+
+SQLite through SQLAlchemy by default; a PostgreSQL URL works unchanged.
+"""
+
+from cinefeat.registry._diff import ObjectChange, RegistryDiff
+from cinefeat.registry._refs import FeatureRef, ResolvedView, parse_feature_ref, resolve_features
+from cinefeat.registry._registry import Registry, RegistrySnapshot, Watermark
+
+__all__ = [
+    "FeatureRef",
+    "ObjectChange",
+    "Registry",
+    "RegistryDiff",
+    "RegistrySnapshot",
+    "ResolvedView",
+    "Watermark",
+    "parse_feature_ref",
+    "resolve_features",
+]

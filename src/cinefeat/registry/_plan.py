@@ -1,0 +1,206 @@
+"""Plan: what `apply` would change, and which changes break readers of a feature view.
+
+A breaking change (a dtype change, a removed field, changed entities or time columns, a switch
+between managed and file-backed data) makes a new version of the view with its own tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cinefeat.definitions import Entity, FeatureService, FeatureView
+from cinefeat.errors import DefinitionError
+from cinefeat.registry._diff import ObjectChange, RegistryDiff
+
+__all__ = ["Definition", "Desired", "State", "by_kind", "plan_changes", "view_change_reasons"]
+
+Definition = Entity | FeatureView | FeatureService
+
+
+@dataclass
+class State:
+    """The rows an apply starts from (and, once planned, the rows it will write)."""
+
+    entities: dict[str, dict[str, Any]]
+    views: dict[str, int]  # live view -> current version
+    versions: dict[tuple[str, int], dict[str, Any]]
+    max_version: dict[str, int]
+    services: dict[str, dict[str, Any]]
+
+
+def _fields(spec: Mapping[str, Any]) -> dict[str, str]:
+    return {f["name"]: f["dtype"] for f in spec["schema"]}
+
+
+def _entity_keys(spec: Mapping[str, Any]) -> list[tuple[str, tuple[str, ...]]]:
+    return [(e["name"], tuple(e["join_keys"])) for e in spec["entities"]]
+
+
+def _time_columns(spec: Mapping[str, Any]) -> tuple[Any, ...]:
+    source = spec.get("source")
+    if source:
+        return (source["timestamp_field"], source.get("created_timestamp_column"))
+    return (spec.get("timestamp_field"), spec.get("created_timestamp_column"))
+
+
+def view_change_reasons(
+    old: Mapping[str, Any], new: Mapping[str, Any]
+) -> tuple[list[str], list[str]]:
+    """Return (breaking reasons, other reasons) for a change of a view's spec."""
+    breaking: list[str] = []
+    other: list[str] = []
+    old_fields, new_fields = _fields(old), _fields(new)
+    for name, dtype in old_fields.items():
+        if name not in new_fields:
+            breaking.append(f"field {name!r} removed")
+        elif new_fields[name] != dtype:
+            breaking.append(f"field {name!r} dtype {dtype} -> {new_fields[name]}")
+    for name in new_fields:
+        if name not in old_fields:
+            other.append(f"field {name!r} added")
+    if _entity_keys(old) != _entity_keys(new):
+        breaking.append(f"entities {_entity_keys(old)} -> {_entity_keys(new)}")
+    if bool(old.get("source")) != bool(new.get("source")):
+        breaking.append("switched between managed data and a FileSource")
+    elif not old.get("source") and _time_columns(old) != _time_columns(new):
+        breaking.append(f"time columns {_time_columns(old)} -> {_time_columns(new)}")
+    elif old.get("source") != new.get("source"):
+        other.append("source changed")
+    for key in ("ttl_seconds", "online", "description", "tags", "owner"):
+        if old.get(key) != new.get(key):
+            other.append(f"{key} changed")
+    old_schema = {f["name"]: f for f in old["schema"]}
+    for spec in new["schema"]:
+        previous = old_schema.get(spec["name"])
+        if previous and previous["dtype"] == spec["dtype"] and previous != spec:
+            other.append(f"field {spec['name']!r} metadata changed")
+    if old["entities"] != new["entities"] and _entity_keys(old) == _entity_keys(new):
+        other.append("entity metadata changed")
+    return breaking, other
+
+
+@dataclass
+class Desired:
+    entities: dict[str, dict[str, Any]]
+    views: dict[str, dict[str, Any]]
+    services: dict[str, dict[str, Any]]
+
+
+def by_kind(objects: Iterable[Definition]) -> Desired:
+    desired = Desired({}, {}, {})
+    for obj in objects:
+        if isinstance(obj, Entity):
+            bucket, kind = desired.entities, "Entity"
+        elif isinstance(obj, FeatureView):
+            bucket, kind = desired.views, "FeatureView"
+        elif isinstance(obj, FeatureService):
+            bucket, kind = desired.services, "FeatureService"
+        else:
+            raise DefinitionError(
+                f"apply takes Entity, FeatureView and FeatureService objects, got {obj!r}"
+            )
+        spec = obj.to_spec()
+        if obj.name in bucket and bucket[obj.name] != spec:
+            raise DefinitionError(f"two different {kind}s are named {obj.name!r}")
+        bucket[obj.name] = spec
+    for view in desired.views.values():  # a view brings its entities if they were not given
+        for entity in view["entities"]:
+            desired.entities.setdefault(entity["name"], entity)
+    return desired
+
+
+def plan_changes(state: State, desired: Desired, prune: bool) -> RegistryDiff:
+    changes: list[ObjectChange] = []
+    for name, spec in desired.entities.items():
+        old = state.entities.get(name)
+        if old is None:
+            changes.append(ObjectChange("entity", name, "add"))
+        elif old == spec:
+            changes.append(ObjectChange("entity", name, "unchanged"))
+        else:
+            breaking = old["join_keys"] != spec["join_keys"]
+            reason = f"join_keys {old['join_keys']} -> {spec['join_keys']}" if breaking else "metadata"
+            changes.append(ObjectChange("entity", name, "update", breaking, (reason,)))
+    for name, spec in desired.views.items():
+        changes.append(_plan_view(state, name, spec))
+    for name, spec in desired.services.items():
+        old = state.services.get(name)
+        kind = "add" if old is None else ("unchanged" if old == spec else "update")
+        changes.append(ObjectChange("feature_service", name, kind))  # type: ignore[arg-type]
+    if prune:
+        for kind, live, wanted in (
+            ("entity", state.entities, desired.entities),
+            ("feature_view", state.views, desired.views),
+            ("feature_service", state.services, desired.services),
+        ):
+            for name in sorted(set(live) - set(wanted)):
+                changes.append(ObjectChange(kind, name, "remove"))  # type: ignore[arg-type]
+    _check_references(state, desired, changes, prune)
+    return RegistryDiff(tuple(changes))
+
+
+def _plan_view(state: State, name: str, spec: dict[str, Any]) -> ObjectChange:
+    current = state.views.get(name)
+    latest = current if current is not None else state.max_version.get(name)
+    if latest is None:
+        return ObjectChange("feature_view", name, "add", new_version=1)
+    breaking, other = view_change_reasons(state.versions[(name, latest)], spec)
+    if breaking:
+        return ObjectChange(
+            "feature_view", name, "add" if current is None else "update", True,
+            tuple(breaking + other), state.max_version[name] + 1,
+        )
+    if current is None:  # re-added after removal, compatible with its last version
+        return ObjectChange("feature_view", name, "add", False, tuple(other), latest)
+    if not other:
+        return ObjectChange("feature_view", name, "unchanged")
+    return ObjectChange("feature_view", name, "update", False, tuple(other), current)
+
+
+def _check_references(
+    state: State, desired: Desired, changes: Sequence[ObjectChange], prune: bool
+) -> None:
+    """Refuse an apply that would leave a view without its entity or a service without a feature."""
+    removed = {(c.kind, c.name) for c in changes if c.change == "remove"}
+    entities = {n: s for n, s in state.entities.items() if ("entity", n) not in removed}
+    entities.update(desired.entities)
+    views: dict[str, dict[str, Any]] = {
+        n: state.versions[(n, v)] for n, v in state.views.items() if ("feature_view", n) not in removed
+    }
+    views.update(desired.views)
+    for name, spec in views.items():
+        for entity in spec["entities"]:
+            known = entities.get(entity["name"])
+            if known is None:
+                raise DefinitionError(
+                    f"FeatureView {name!r} uses entity {entity['name']!r}, which would not exist"
+                )
+            if known["join_keys"] != entity["join_keys"]:
+                raise DefinitionError(
+                    f"FeatureView {name!r} uses entity {entity['name']!r} with join keys "
+                    f"{entity['join_keys']}, but the entity has {known['join_keys']}"
+                )
+    services = {n: s for n, s in state.services.items() if ("feature_service", n) not in removed}
+    services.update(desired.services)
+    new_version = {c.name: c.new_version for c in changes if c.kind == "feature_view"}
+    for name, spec in services.items():
+        for entry in spec["features"]:
+            view_name, pinned = entry["view"], entry.get("version")
+            if pinned is not None:
+                view_spec = state.versions.get((view_name, pinned))
+            else:
+                view_spec = views.get(view_name)
+            if view_spec is None:
+                pin = f"@v{pinned}" if pinned else ""
+                raise DefinitionError(
+                    f"FeatureService {name!r} uses view {view_name}{pin}, which would not exist"
+                )
+            fields = {f["name"] for f in view_spec["schema"]}
+            for feature in entry["features"]:
+                if feature not in fields:
+                    raise DefinitionError(
+                        f"FeatureService {name!r} uses {view_name}:{feature}, which view "
+                        f"{view_name!r} would not have (new version {new_version.get(view_name)})"
+                    )

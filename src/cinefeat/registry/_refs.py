@@ -1,0 +1,112 @@
+"""Feature references ("view:feature", "view@v2:feature") and resolving them to view versions."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from cinefeat.definitions import FeatureService, FeatureView
+from cinefeat.errors import DefinitionError, FeatureNotFoundError
+from cinefeat.registry._registry import RegistrySnapshot
+
+__all__ = ["FeatureRef", "ResolvedView", "parse_feature_ref", "resolve_features"]
+
+_REF_RE = re.compile(r"^(?P<view>[A-Za-z_][A-Za-z0-9_]*)(?:@v(?P<version>\d+))?:(?P<feature>[^:]+)$")
+
+
+@dataclass(frozen=True)
+class FeatureRef:
+    view: str
+    feature: str
+    version: int | None = None  # None: the view's current version
+
+    def __str__(self) -> str:
+        pin = f"@v{self.version}" if self.version is not None else ""
+        return f"{self.view}{pin}:{self.feature}"
+
+    def full_name(self) -> str:
+        pin = f"@v{self.version}" if self.version is not None else ""
+        return f"{self.view}{pin}__{self.feature}"
+
+
+def parse_feature_ref(ref: str) -> FeatureRef:
+    if not isinstance(ref, str):
+        raise DefinitionError(f"feature reference must be a string like 'view:feature', got {ref!r}")
+    match = _REF_RE.match(ref.strip())
+    if match is None:
+        raise DefinitionError(
+            f"feature reference {ref!r} is malformed; write 'view:feature' or 'view@v2:feature'"
+        )
+    version = match.group("version")
+    return FeatureRef(match.group("view"), match.group("feature"), int(version) if version else None)
+
+
+@dataclass(frozen=True)
+class ResolvedView:
+    """One view version's share of a feature list, in the order first asked for."""
+
+    view: FeatureView
+    features: tuple[str, ...]
+    output_names: tuple[str, ...]
+
+
+def resolve_features(
+    snapshot: RegistrySnapshot,
+    load_version: Callable[[str, int], FeatureView],
+    features: Sequence[str] | FeatureService | str,
+    full_feature_names: bool,
+) -> tuple[list[ResolvedView], list[str]]:
+    """Group references by view version; return the groups and the output names in request order.
+
+    `features` may be a list of references, a FeatureService, or the name of a registered one.
+    """
+    refs = _refs_of(snapshot, features)
+    groups: dict[tuple[str, int], tuple[FeatureView, list[str], list[str]]] = {}
+    order: list[str] = []
+    seen: set[FeatureRef] = set()
+    for ref in refs:
+        if ref in seen:
+            raise DefinitionError(f"feature {ref} is requested twice")
+        seen.add(ref)
+        view = snapshot.feature_views.get(ref.view)
+        if ref.version is not None and (view is None or view.version != ref.version):
+            view = load_version(ref.view, ref.version)
+        if view is None:
+            raise FeatureNotFoundError(
+                f"feature view {ref.view!r} (in {ref}) is not in the registry; "
+                f"known views: {sorted(snapshot.feature_views)}"
+            )
+        if ref.feature not in view.feature_names:
+            raise FeatureNotFoundError(
+                f"feature view {ref.view!r} (v{view.version}) has no feature {ref.feature!r}; "
+                f"its features are {list(view.feature_names)}"
+            )
+        assert view.version is not None
+        name = ref.full_name() if full_feature_names else ref.feature
+        group = groups.setdefault((view.name, view.version), (view, [], []))
+        group[1].append(ref.feature)
+        group[2].append(name)
+        order.append(name)
+    resolved = [ResolvedView(v, tuple(f), tuple(n)) for v, f, n in groups.values()]
+    return resolved, order
+
+
+def _refs_of(
+    snapshot: RegistrySnapshot, features: Sequence[str] | FeatureService | str
+) -> list[FeatureRef]:
+    if isinstance(features, str):
+        if ":" in features:
+            return [parse_feature_ref(features)]
+        service = snapshot.feature_services.get(features)
+        if service is None:
+            raise FeatureNotFoundError(
+                f"feature service {features!r} is not in the registry; "
+                f"known services: {sorted(snapshot.feature_services)}"
+            )
+        features = service
+    if isinstance(features, FeatureService):
+        return [parse_feature_ref(ref) for ref in features.feature_refs()]
+    if not features:
+        raise DefinitionError("no features requested; pass feature references or a service")
+    return [parse_feature_ref(ref) for ref in features]

@@ -1,0 +1,6 @@
+"""FeatureStore, the facade a user works with."""
+
+from cinefeat.store._push import PushTarget
+from cinefeat.store._store import FeatureStore
+
+__all__ = ["FeatureStore", "PushTarget"]

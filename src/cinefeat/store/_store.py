@@ -1,0 +1,306 @@
+"""FeatureStore: the one facade over registry, offline store, materialization and online store."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from cinefeat.config import RepoConfig, load_config
+from cinefeat.definitions import Entity, FeatureService, FeatureView
+from cinefeat.errors import FeatureNotFoundError
+from cinefeat.materialize import MaterializationResult
+from cinefeat.offline import (
+    DeltaOfflineStore,
+    FeatureRequest,
+    RetrievalJob,
+    WriteResult,
+    scan_sql,
+    to_arrow_table,
+)
+from cinefeat.online import (
+    OnlineCache,
+    OnlineReader,
+    OnlineResponse,
+    OnlineStore,
+    ReadPlan,
+    ViewRead,
+    create_online_store,
+)
+from cinefeat.registry import Registry, RegistryDiff, RegistrySnapshot, resolve_features
+from cinefeat.store._materializer import Materializer
+from cinefeat.store._push import PushTarget, push_rows
+
+__all__ = ["FeatureStore"]
+
+Definition = Entity | FeatureView | FeatureService
+Features = Sequence[str] | FeatureService | str
+
+
+def _utc(moment: datetime) -> datetime:
+    from datetime import UTC
+
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+class FeatureStore:
+    """Open a repo (a directory with cinefeat.yaml) and use its features.
+
+    >>> store = FeatureStore("my_repo")
+    >>> store.apply([user, user_stats])
+    >>> training = store.get_historical_features(entity_df, ["user_stats:rating_count"]).to_df()
+    """
+
+    def __init__(self, repo_path: str | Path = ".", config: RepoConfig | None = None) -> None:
+        self.repo_path = Path(repo_path).resolve()
+        self.config = config if config is not None else load_config(self.repo_path)
+        self.registry = Registry(self.config.registry.url(self.repo_path), self.config.project)
+        self.offline_store = DeltaOfflineStore(
+            self.config.resolve(self.repo_path, self.config.offline_store.path)
+        )
+        self._online: OnlineStore | None = None
+        self._reader: OnlineReader | None = None
+        cache = self.config.cache
+        self.cache = OnlineCache(cache.max_entries, cache.ttl_seconds) if cache.enabled else None
+        self._snapshot: RegistrySnapshot | None = None
+        self._snapshot_checked = 0.0
+        self._read_plans: dict[tuple[Any, ...], ReadPlan] = {}
+
+    @property
+    def project(self) -> str:
+        return self.config.project
+
+    def __repr__(self) -> str:
+        return f"FeatureStore(repo_path={str(self.repo_path)!r}, project={self.project!r})"
+
+    # -- registry -------------------------------------------------------------------------
+
+    def _registry(self) -> RegistrySnapshot:
+        """The cached registry snapshot, re-read when another process changed the registry
+        (checked at most every registry.cache_ttl_seconds)."""
+        now = time.monotonic()
+        if self._snapshot is None:
+            self.refresh_registry()
+        elif now - self._snapshot_checked > self.config.registry.cache_ttl_seconds:
+            self._snapshot_checked = now
+            if self.registry.serial() != self._snapshot.serial:
+                self.refresh_registry()
+        assert self._snapshot is not None
+        return self._snapshot
+
+    def refresh_registry(self) -> None:
+        self._snapshot = self.registry.snapshot()
+        self._snapshot_checked = time.monotonic()
+        self._read_plans.clear()
+
+    def plan(self, objects: Iterable[Definition], *, prune: bool = False) -> RegistryDiff:
+        """What `apply` would change (added, changed, removed; breaking changes marked)."""
+        return self.registry.plan(objects, prune=prune)
+
+    def apply(self, objects: Iterable[Definition] | Definition, *, prune: bool = False) -> RegistryDiff:
+        """Register definitions in one transaction. A breaking change to a view creates a new
+        version with its own tables; `prune=True` also removes live objects not given."""
+        if isinstance(objects, Entity | FeatureView | FeatureService):
+            objects = [objects]
+        objects = list(objects)
+        before = self._snapshot or self.registry.snapshot()
+        diff = self.registry.apply(objects, prune=prune)
+        self.refresh_registry()
+        if diff.has_changes:
+            assert self._snapshot is not None
+            live = [v for v in self._snapshot.feature_views.values() if v.online]
+            removed = [
+                before.feature_views[c.name]
+                for c in diff.of("remove")
+                if c.kind == "feature_view" and c.name in before.feature_views
+            ]
+            self.online_store.update(live, removed)
+            if self.cache is not None:
+                self.cache.invalidate()
+        return diff
+
+    def list_entities(self) -> list[Entity]:
+        return list(self._registry().entities.values())
+
+    def get_entity(self, name: str) -> Entity:
+        try:
+            return self._registry().entities[name]
+        except KeyError:
+            raise FeatureNotFoundError(f"entity {name!r} is not in the registry") from None
+
+    def list_feature_views(self) -> list[FeatureView]:
+        return list(self._registry().feature_views.values())
+
+    def get_feature_view(self, name: str, version: int | None = None) -> FeatureView:
+        """The current version of a view, or `version` (earlier versions stay readable)."""
+        view = self._registry().feature_views.get(name)
+        if view is not None and version in (None, view.version):
+            return view
+        return self.registry.get_feature_view(name, version)
+
+    def list_feature_view_versions(self, name: str) -> list[FeatureView]:
+        return self.registry.list_feature_view_versions(name)
+
+    def list_feature_services(self) -> list[FeatureService]:
+        return list(self._registry().feature_services.values())
+
+    def get_feature_service(self, name: str) -> FeatureService:
+        try:
+            return self._registry().feature_services[name]
+        except KeyError:
+            raise FeatureNotFoundError(f"feature service {name!r} is not in the registry") from None
+
+    def _view(self, view: FeatureView | str) -> FeatureView:
+        if isinstance(view, FeatureView) and view.version is not None:
+            return view
+        return self.get_feature_view(view if isinstance(view, str) else view.name)
+
+    # -- offline --------------------------------------------------------------------------
+
+    def write_offline(self, view: FeatureView | str, df: Any) -> WriteResult:
+        """Append rows to a managed view's Delta table in one atomic commit. Rows must carry the
+        join keys, every feature and the event timestamp (created timestamp optional); anything
+        else is refused with every problem listed, and nothing is written."""
+        resolved = self._view(view)
+        return self.offline_store.write(resolved, to_arrow_table(df, "df"))
+
+    def read_offline(self, view: FeatureView | str, delta_version: int | None = None) -> Any:
+        """All stored rows of a managed view (at a Delta version), as an Arrow table."""
+        return self.offline_store.read(self._view(view), delta_version)
+
+    def get_historical_features(
+        self,
+        entity_df: Any,
+        features: Features,
+        full_feature_names: bool = False,
+        *,
+        table_versions: Mapping[str, int | None] | None = None,
+    ) -> RetrievalJob:
+        """Point-in-time-correct feature values for each row of `entity_df` (pandas, Polars or
+        Arrow, with join keys and an `event_timestamp` column). `table_versions` pins the Delta
+        version read per view table (as recorded in a previous job's `.table_versions`)."""
+        entity = to_arrow_table(entity_df, "entity_df")
+        snapshot = self._registry()
+        resolved, order = resolve_features(
+            snapshot, self.registry.get_feature_view, features, full_feature_names
+        )
+        connection = duckdb.connect()
+        requests, versions = [], {}
+        pins = dict(table_versions or {})
+        for group in resolved:
+            view = group.view
+            snap = None
+            if view.is_managed:
+                snap = self.offline_store.snapshot(view, pins.get(view.table_name))
+                versions[view.table_name] = snap.delta_version
+            scan = scan_sql(
+                view, group.features, snapshot=snap, repo_path=self.repo_path, connection=connection
+            )
+            requests.append(FeatureRequest(view, group.features, group.output_names, scan))
+        return RetrievalJob(entity, requests, versions, connection, output_order=order)
+
+    # -- materialization ------------------------------------------------------------------
+
+    def materialize(
+        self,
+        start_date: datetime,
+        end_date: datetime,
+        feature_views: Sequence[str] | None = None,
+        *,
+        progress: bool = False,
+    ) -> list[MaterializationResult]:
+        """Load the latest row per entity with event time in [start_date, end_date] into the
+        online store, for every online view (or those named)."""
+        return self._materializer().run(
+            self._online_views(feature_views), _utc(start_date), _utc(end_date), progress
+        )
+
+    def materialize_incremental(
+        self,
+        end_date: datetime,
+        feature_views: Sequence[str] | None = None,
+        *,
+        progress: bool = False,
+    ) -> list[MaterializationResult]:
+        """Materialize what arrived since each view's watermark, up to end_date. Running it
+        again with nothing new reads nothing."""
+        return self._materializer().run(
+            self._online_views(feature_views), None, _utc(end_date), progress
+        )
+
+    def _materializer(self) -> Materializer:
+        return Materializer(
+            self.registry, self.offline_store, self.online_store, self.repo_path, self.cache
+        )
+
+    def _online_views(self, names: Sequence[str] | None) -> list[FeatureView]:
+        views = self._registry().feature_views
+        if names is None:
+            return [v for v in views.values() if v.online]
+        return [self.get_feature_view(name) for name in names]
+
+    # -- online ---------------------------------------------------------------------------
+
+    @property
+    def online_store(self) -> OnlineStore:
+        if self._online is None:
+            self._online = create_online_store(self.config.online_store, self.repo_path)
+        return self._online
+
+    def get_online_features(
+        self,
+        features: Features,
+        entity_rows: Sequence[Mapping[str, Any]],
+        full_feature_names: bool = False,
+    ) -> OnlineResponse:
+        """Latest feature values for each entity row, with event timestamps and statuses."""
+        snapshot = self._registry()
+        plan_key = (
+            features if isinstance(features, str | FeatureService) else tuple(features),
+            full_feature_names,
+        )
+        plan = self._read_plans.get(plan_key)
+        if plan is None:
+            resolved, _ = resolve_features(
+                snapshot, self.registry.get_feature_view, features, full_feature_names
+            )
+            plan = ReadPlan(tuple(ViewRead(r.view, r.features, r.output_names) for r in resolved))
+            if len(self._read_plans) < 1024:
+                self._read_plans[plan_key] = plan
+        if self._reader is None:
+            self._reader = OnlineReader(self.online_store, self.cache)
+        return self._reader.read(plan, entity_rows)
+
+    def push(self, feature_view: FeatureView | str, df: Any, to: PushTarget = "online") -> None:
+        """Write fresh rows straight to the online store, the offline store, or both. Online, a
+        row only replaces an entity's stored row if its event time is newer."""
+        view = self._view(feature_view)
+        push_rows(self, view, to_arrow_table(df, "df"), to)
+
+    def get_cache_stats(self) -> dict[str, Any]:
+        """hits, misses, hit_rate, evictions and size of the online read cache."""
+        if self.cache is None:
+            return {"enabled": False, "hits": 0, "misses": 0, "hit_rate": 0.0,
+                    "evictions": 0, "size": 0}
+        return {"enabled": True, **self.cache.stats().to_dict()}
+
+    def teardown(self) -> None:
+        """Delete the online store's data (offline Delta tables and the registry are kept)."""
+        self.online_store.teardown()
+        self._online = None
+        self._reader = None
+
+    def close(self) -> None:
+        if self._online is not None:
+            self._online.close()
+        self.registry.close()
+
+    def __enter__(self) -> FeatureStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

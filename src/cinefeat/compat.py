@@ -82,7 +82,9 @@ class SimpleFeatureStore:
         for name, frame in features.items():
             table = to_arrow_table(frame, f"features[{name!r}]")
             if _EVENT not in table.column_names:
-                stamp = pa.repeat(pa.scalar(datetime.now(UTC), pa.timestamp("us", "UTC")), table.num_rows)
+                stamp = pa.repeat(
+                    pa.scalar(datetime.now(UTC), pa.timestamp("us", "UTC")), table.num_rows
+                )
                 table = table.append_column(_EVENT, stamp)
             key = self._join_key(entity_group, table.column_names)
             schema = [
@@ -91,7 +93,7 @@ class SimpleFeatureStore:
                 if col != _EVENT
             ]
             entity = Entity(entity_group, [key])
-            view = FeatureView(name, [entity], schema, description=f"saved by SimpleFeatureStore")
+            view = FeatureView(name, [entity], schema, description="saved by SimpleFeatureStore")
             try:
                 existing = self.store.get_feature_view(name)
             except FeatureNotFoundError:

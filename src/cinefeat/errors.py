@@ -54,6 +54,4 @@ class MissingExtraError(CinefeatError, ImportError):
     """An optional dependency is not installed."""
 
     def __init__(self, package: str, extra: str) -> None:
-        super().__init__(
-            f"{package} is not installed; run: pip install 'cinefeat[{extra}]'"
-        )
+        super().__init__(f"{package} is not installed; run: pip install 'cinefeat[{extra}]'")

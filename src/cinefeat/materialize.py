@@ -61,6 +61,8 @@ class MaterializationResult:
         if self.skipped:
             return f"{self.view}: {self.skipped}"
         start = self.start.isoformat() if self.start else "the beginning"
+        if self.rows_read == 0:
+            return f"{self.view}: no new rows between {start} and {self.end.isoformat()}"
         return (
             f"{self.view} ({self.table}): {self.rows_read:,} rows from {start} to "
             f"{self.end.isoformat()} -> {self.rows_written:,} entities online"
@@ -109,8 +111,7 @@ def window_relation(
     if late_rows is not None and window.late_until is not None:
         params["late_until"] = window.late_until
         relation += (
-            f" UNION ALL SELECT * FROM ({late_rows}) "
-            f"WHERE {TS} <= $late_until AND NOT ({in_range})"
+            f" UNION ALL SELECT * FROM ({late_rows}) WHERE {TS} <= $late_until AND NOT ({in_range})"
         )
     return relation, params
 

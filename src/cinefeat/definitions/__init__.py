@@ -1,4 +1,4 @@
-"""The declarative objects a repo is made of: Entity, Field, FileSource, FeatureView, FeatureService.
+"""The declarative objects a repo is made of: entities, fields, sources, views and services.
 
 They validate on construction, so a mistake is reported where it is written, naming the object
 and the field.

@@ -33,12 +33,16 @@ def check_metadata(
     where: str, description: Any, tags: Any, owner: Any
 ) -> tuple[str, dict[str, str], str]:
     if not isinstance(description, str):
-        raise DefinitionError(f"{where}: description must be a string, got {type(description).__name__}")
+        raise DefinitionError(
+            f"{where}: description must be a string, got {type(description).__name__}"
+        )
     if not isinstance(owner, str):
         raise DefinitionError(f"{where}: owner must be a string, got {type(owner).__name__}")
     tags = {} if tags is None else tags
     if not isinstance(tags, Mapping) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in tags.items()
     ):
-        raise DefinitionError(f"{where}: tags must be a mapping of strings to strings, got {tags!r}")
+        raise DefinitionError(
+            f"{where}: tags must be a mapping of strings to strings, got {tags!r}"
+        )
     return description, dict(tags), owner

@@ -38,8 +38,7 @@ def _entry(where: str, item: Any) -> ServiceFeatures:
     if isinstance(item, FeatureViewProjection):
         return ServiceFeatures(item.view.name, item.features)
     raise DefinitionError(
-        f"{where}: features must be FeatureViews or projections like view[['a', 'b']], "
-        f"got {item!r}"
+        f"{where}: features must be FeatureViews or projections like view[['a', 'b']], got {item!r}"
     )
 
 

@@ -64,10 +64,9 @@ class FeatureView:
     def __post_init__(self) -> None:
         check_name("FeatureView", self.name)
         where = f"FeatureView {self.name!r}"
-        set_ = lambda attr, value: object.__setattr__(self, attr, value)  # noqa: E731
-        set_("ttl", _parse_ttl(where, self.ttl))
+        object.__setattr__(self, "ttl", _parse_ttl(where, self.ttl))
         _, tags, _ = check_metadata(where, self.description, self.tags, self.owner)
-        set_("tags", tags)
+        object.__setattr__(self, "tags", tags)
         if not isinstance(self.online, bool):
             raise DefinitionError(f"{where}: online must be True or False, got {self.online!r}")
 
@@ -79,10 +78,8 @@ class FeatureView:
             raise DefinitionError(f"{where}: entities must name at least one Entity")
         for entity in entities:
             if not isinstance(entity, Entity):
-                raise DefinitionError(
-                    f"{where}: entities must be Entity objects, got {entity!r}"
-                )
-        set_("entities", entities)
+                raise DefinitionError(f"{where}: entities must be Entity objects, got {entity!r}")
+        object.__setattr__(self, "entities", entities)
 
         schema = tuple(self.schema)
         seen: set[str] = set()
@@ -92,7 +89,7 @@ class FeatureView:
             if item.name in seen:
                 raise DefinitionError(f"{where}: field {item.name!r} appears twice in schema")
             seen.add(item.name)
-        set_("schema", schema)
+        object.__setattr__(self, "schema", schema)
 
         by_name = {f.name: f for f in schema}
         join_keys: list[str] = []
@@ -131,7 +128,9 @@ class FeatureView:
                 f"{where}: source must be a FileSource or None (managed), got {self.source!r}"
             )
         if self.version is not None and (not isinstance(self.version, int) or self.version < 1):
-            raise DefinitionError(f"{where}: version must be a positive integer, got {self.version}")
+            raise DefinitionError(
+                f"{where}: version must be a positive integer, got {self.version}"
+            )
 
     def _check_time_columns(self, where: str) -> None:
         if self.source is not None and (
@@ -274,7 +273,8 @@ class FeatureViewProjection:
                 )
         if len(set(self.features)) != len(self.features):
             raise DefinitionError(
-                f"FeatureView {self.view.name!r}: projection {list(self.features)} repeats a feature"
+                f"FeatureView {self.view.name!r}: projection {list(self.features)} "
+                "repeats a feature"
             )
 
     @property

@@ -17,9 +17,15 @@ from cinefeat.types import Array, DType
 
 __all__ = ["conform_to_view", "storage_schema"]
 
-_INT = {"Int32": (pa.int8(), pa.int16(), pa.int32(), pa.uint8(), pa.uint16())}
-_INT["Int64"] = (*_INT["Int32"], pa.int64(), pa.uint32())
-_FLOAT = {"Float32": (pa.float16(), pa.float32()), "Float64": (pa.float16(), pa.float32(), pa.float64())}
+_INT32_OK: tuple[pa.DataType, ...] = (pa.int8(), pa.int16(), pa.int32(), pa.uint8(), pa.uint16())
+_INT: dict[str, tuple[pa.DataType, ...]] = {
+    "Int32": _INT32_OK,
+    "Int64": (*_INT32_OK, pa.int64(), pa.uint32()),
+}
+_FLOAT = {
+    "Float32": (pa.float16(), pa.float32()),
+    "Float64": (pa.float16(), pa.float32(), pa.float64()),
+}
 
 
 def storage_schema(view: FeatureView) -> pa.Schema:
@@ -46,16 +52,13 @@ def _accepts(dtype: DType | Array, actual: pa.DataType) -> bool:
     if name in _INT:
         return actual in _INT[name]
     if name in _FLOAT:
-        return actual in _FLOAT[name] or pa.types.is_integer(actual)
-    if name == "String":
-        return pa.types.is_string(actual) or pa.types.is_large_string(actual) or (
-            pa.types.is_string_view(actual)
-        )
-    if name == "Bool":
-        return pa.types.is_boolean(actual)
-    if name == "UnixTimestamp":
-        return pa.types.is_timestamp(actual)
-    return False
+        return actual in _FLOAT[name] or bool(pa.types.is_integer(actual))
+    checks = {
+        "String": (pa.types.is_string, pa.types.is_large_string, pa.types.is_string_view),
+        "Bool": (pa.types.is_boolean,),
+        "UnixTimestamp": (pa.types.is_timestamp,),
+    }
+    return any(bool(check(actual)) for check in checks.get(name, ()))
 
 
 def _cast_column(column: pa.ChunkedArray, target: pa.DataType) -> pa.ChunkedArray:

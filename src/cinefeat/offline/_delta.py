@@ -73,7 +73,9 @@ class DeltaOfflineStore:
             name=view.table_name,
             description=view.description or None,
         )
-        return WriteResult(view.name, view.table_name, conformed.num_rows, self.current_version(view))
+        return WriteResult(
+            view.name, view.table_name, conformed.num_rows, self.current_version(view)
+        )
 
     def _open(self, view: FeatureView, version: int | None = None) -> DeltaTable | None:
         path = self.table_path(view)

@@ -36,5 +36,6 @@ def to_arrow_table(frame: Any, what: str = "data") -> pa.Table:
     if isinstance(frame, dict):
         return pa.table(frame)
     raise TypeError(
-        f"{what} must be a pandas or Polars DataFrame or a pyarrow Table, got {type(frame).__name__}"
+        f"{what} must be a pandas or Polars DataFrame or a pyarrow Table, "
+        f"got {type(frame).__name__}"
     )

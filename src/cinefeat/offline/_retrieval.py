@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -29,6 +30,7 @@ __all__ = ["FeatureRequest", "RetrievalJob", "entity_timestamp_column"]
 
 ENTITY_TS = "__cf_entity_ts"
 ROW = "__cf_row"
+ORDER = "__cf_order"
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ def entity_timestamp_column(table: pa.Table) -> str:
         return "event_timestamp"
     candidates = [f.name for f in table.schema if pa.types.is_timestamp(f.type)]
     if len(candidates) == 1:
-        return candidates[0]
+        return str(candidates[0])
     if not candidates:
         raise EntityDataFrameError(
             f"entity_df needs an 'event_timestamp' column (or exactly one timestamp column); "
@@ -96,17 +98,14 @@ def _check_names(table: pa.Table, requests: Sequence[FeatureRequest]) -> None:
             seen[name] = f"the name of {ref}"
 
 
-def _view_relation(request: FeatureRequest, lo: Any, hi: Any) -> str:
-    """The view's candidate rows: inside the entity time range, one row per (keys, event time)
-    (the latest created), so the ASOF join that follows needs no tie-breaking of its own."""
-    keys = ", ".join(quote_ident(k) for k in request.view.join_keys)
+def _view_relation(request: FeatureRequest) -> str:
+    """The view's candidate rows inside the entity time range, with an ordering key of
+    (event time, created time): the ASOF join then picks the latest event and, among equal
+    events, the latest created row, without a separate de-duplication pass."""
     ttl_us = int(request.view.ttl_delta.total_seconds() * 1_000_000)
     lower = f" AND {TS} >= $lo - to_microseconds({ttl_us})" if ttl_us else ""
-    return (
-        f"(SELECT * FROM ({request.scan}) WHERE {TS} <= $hi{lower} "
-        f"QUALIFY row_number() OVER (PARTITION BY {keys}, {TS} "
-        f"ORDER BY {CREATED} DESC NULLS LAST) = 1)"
-    )
+    order = f"struct_pack(t := {TS}, c := coalesce({CREATED}, '-infinity'::TIMESTAMPTZ))"
+    return f"(SELECT *, {order} AS {ORDER} FROM ({request.scan}) WHERE {TS} <= $hi{lower})"
 
 
 class RetrievalJob:
@@ -138,7 +137,8 @@ class RetrievalJob:
         return self._result
 
     def to_df(self) -> pd.DataFrame:
-        return self.to_arrow().to_pandas()
+        frame: pd.DataFrame = self.to_arrow().to_pandas()
+        return frame
 
     def to_polars(self) -> pl.DataFrame:
         import polars as pl
@@ -160,7 +160,7 @@ class RetrievalJob:
             {
                 **{k: entity.column(k) for k in keys},
                 ENTITY_TS: ts,
-                ROW: pa.array(range(entity.num_rows), pa.int64()),
+                ROW: pa.array(np.arange(entity.num_rows, dtype=np.int64)),
             }
         )
         bounds = pc.min_max(ts)
@@ -170,12 +170,12 @@ class RetrievalJob:
         try:
             if lo is None:  # every entity timestamp is null: nothing can match
                 return self._attach(entity, None)
-            features = con.sql(self._sql(lo, hi), params={"lo": lo, "hi": hi}).to_arrow_table()
+            features = con.sql(self._sql(), params={"lo": lo, "hi": hi}).to_arrow_table()
         finally:
             con.unregister("cf_entity")
         return self._attach(entity, features)
 
-    def _sql(self, lo: Any, hi: Any) -> str:
+    def _sql(self) -> str:
         selects, joins = [], []
         for i, request in enumerate(self._requests):
             alias = f"f{i}"
@@ -192,13 +192,14 @@ class RetrievalJob:
                 f"e.{quote_ident(k)} = {alias}.{quote_ident(k)}" for k in request.view.join_keys
             )
             joins.append(
-                f"ASOF LEFT JOIN {_view_relation(request, lo, hi)} AS {alias} "
-                f"ON {on} AND e.{ENTITY_TS} >= {alias}.{TS}"
+                f"ASOF LEFT JOIN {_view_relation(request)} AS {alias} "
+                f"ON {on} AND e.{ORDER} >= {alias}.{ORDER}"
             )
-        return (
-            f"SELECT {', '.join(selects)} FROM cf_entity AS e {' '.join(joins)} "
-            f"ORDER BY e.{ROW}"
+        entity = (
+            f"(SELECT *, struct_pack(t := {ENTITY_TS}, c := 'infinity'::TIMESTAMPTZ) AS {ORDER} "
+            "FROM cf_entity)"
         )
+        return f"SELECT {', '.join(selects)} FROM {entity} AS e {' '.join(joins)} ORDER BY e.{ROW}"
 
     def _attach(self, entity: pa.Table, features: pa.Table | None) -> pa.Table:
         result = entity

@@ -39,7 +39,8 @@ def _select(view: FeatureView, available: set[str], source: str, features: Seque
     parts = []
     for field in (*view.key_fields, *(view.field(name) for name in features)):
         if field.name in available:
-            parts.append(f"CAST({quote_ident(field.name)} AS {field.dtype.duckdb_type}) AS {quote_ident(field.name)}")
+            column = quote_ident(field.name)
+            parts.append(f"CAST({column} AS {field.dtype.duckdb_type}) AS {column}")
         else:  # a field added after these rows were written
             parts.append(f"CAST(NULL AS {field.dtype.duckdb_type}) AS {quote_ident(field.name)}")
     parts.append(f"CAST({quote_ident(view.event_timestamp_column)} AS TIMESTAMPTZ) AS {TS}")

@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from cinefeat.online._cache import CACHE_MISS, CacheStats, OnlineCache
-from cinefeat.online._protocol import CREATED_US, EVENT_US, VALUES, EntityKey, OnlineRow, OnlineStore
+from cinefeat.online._protocol import (
+    CREATED_US,
+    EVENT_US,
+    VALUES,
+    EntityKey,
+    OnlineRow,
+    OnlineStore,
+)
 from cinefeat.online._reader import OnlineReader, ReadPlan, ViewRead, decode_values
 from cinefeat.online._response import FieldStatus, OnlineResponse
 from cinefeat.online._sqlite import SqliteOnlineStore
@@ -43,4 +50,3 @@ def create_online_store(config: Any, repo_path: Path) -> OnlineStore:
     """Build the backend named by `config.type` (an online_store section of cinefeat.yaml)."""
     store: OnlineStore = ONLINE_STORE_TYPES[config.type].from_config(config, repo_path)
     return store
-

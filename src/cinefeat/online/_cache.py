@@ -98,11 +98,14 @@ class OnlineCache:
     def stats(self) -> CacheStats:
         with self._lock:
             return CacheStats(
-                self.hits, self.misses, self.evictions, len(self._entries),
-                self.max_entries, self.ttl_seconds,
+                self.hits,
+                self.misses,
+                self.evictions,
+                len(self._entries),
+                self.max_entries,
+                self.ttl_seconds,
             )
 
     def reset_stats(self) -> None:
         with self._lock:
             self.hits = self.misses = self.evictions = 0
-

@@ -45,9 +45,7 @@ def _key_coercer(dtype_name: str, key: str) -> Any:
 
         def as_string(value: Any) -> str:
             if not isinstance(value, str):
-                raise EntityDataFrameError(
-                    f"entity key {key!r} must be a string, got {value!r}"
-                )
+                raise EntityDataFrameError(f"entity key {key!r} must be a string, got {value!r}")
             return value
 
         return as_string
@@ -143,7 +141,7 @@ class OnlineReader:
                 missing.append(key)
                 found[key] = None
             else:
-                found[key] = cached
+                found[key] = cached  # type: ignore[assignment]  # the cache holds these rows
         if missing:
             stored = self.store.online_read(read.view, missing)
             for key in missing:

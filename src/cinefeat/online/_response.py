@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -13,16 +13,13 @@ if TYPE_CHECKING:
 __all__ = ["FieldStatus", "OnlineResponse"]
 
 
-class FieldStatus(str, Enum):
+class FieldStatus(StrEnum):
     """Why a value is what it is. Same names as Feast's FieldStatus."""
 
     PRESENT = "PRESENT"
     NULL_VALUE = "NULL_VALUE"  # the entity has a row, but this feature is null in it
     NOT_FOUND = "NOT_FOUND"  # no row for the entity
     OUTSIDE_MAX_AGE = "OUTSIDE_MAX_AGE"  # the row is older than the view's ttl
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,9 @@ class SqliteOnlineStore:
         return cls(path if path.is_absolute() else repo_path / path)
 
     def _connect(self) -> sqlite3.Connection:
-        con = sqlite3.connect(self.path, timeout=60.0, isolation_level=None, check_same_thread=False)
+        con = sqlite3.connect(
+            self.path, timeout=60.0, isolation_level=None, check_same_thread=False
+        )
         con.execute("PRAGMA synchronous=NORMAL")
         con.execute("PRAGMA busy_timeout=60000")
         return con
@@ -62,7 +64,9 @@ class SqliteOnlineStore:
     # -- schema ---------------------------------------------------------------------------
 
     def _create_table(self, con: sqlite3.Connection, view: FeatureView) -> None:
-        keys = ", ".join(f"{_q(f.name)} {_SQL_TYPES[f.dtype.name]} NOT NULL" for f in view.key_fields)
+        keys = ", ".join(
+            f"{_q(f.name)} {_SQL_TYPES[f.dtype.name]} NOT NULL" for f in view.key_fields
+        )
         pk = ", ".join(_q(k) for k in view.join_keys)
         con.execute(
             f"CREATE TABLE IF NOT EXISTS {_q(view.table_name)} ({keys}, "
@@ -121,7 +125,7 @@ class SqliteOnlineStore:
             raise
         finally:
             con.close()
-        return rows.num_rows
+        return int(rows.num_rows)
 
     # -- reads ----------------------------------------------------------------------------
 

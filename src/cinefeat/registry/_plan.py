@@ -121,7 +121,9 @@ def plan_changes(state: State, desired: Desired, prune: bool) -> RegistryDiff:
             changes.append(ObjectChange("entity", name, "unchanged"))
         else:
             breaking = old["join_keys"] != spec["join_keys"]
-            reason = f"join_keys {old['join_keys']} -> {spec['join_keys']}" if breaking else "metadata"
+            reason = (
+                f"join_keys {old['join_keys']} -> {spec['join_keys']}" if breaking else "metadata"
+            )
             changes.append(ObjectChange("entity", name, "update", breaking, (reason,)))
     for name, spec in desired.views.items():
         changes.append(_plan_view(state, name, spec))
@@ -149,8 +151,12 @@ def _plan_view(state: State, name: str, spec: dict[str, Any]) -> ObjectChange:
     breaking, other = view_change_reasons(state.versions[(name, latest)], spec)
     if breaking:
         return ObjectChange(
-            "feature_view", name, "add" if current is None else "update", True,
-            tuple(breaking + other), state.max_version[name] + 1,
+            "feature_view",
+            name,
+            "add" if current is None else "update",
+            True,
+            tuple(breaking + other),
+            state.max_version[name] + 1,
         )
     if current is None:  # re-added after removal, compatible with its last version
         return ObjectChange("feature_view", name, "add", False, tuple(other), latest)
@@ -167,7 +173,9 @@ def _check_references(
     entities = {n: s for n, s in state.entities.items() if ("entity", n) not in removed}
     entities.update(desired.entities)
     views: dict[str, dict[str, Any]] = {
-        n: state.versions[(n, v)] for n, v in state.views.items() if ("feature_view", n) not in removed
+        n: state.versions[(n, v)]
+        for n, v in state.views.items()
+        if ("feature_view", n) not in removed
     }
     views.update(desired.views)
     for name, spec in views.items():

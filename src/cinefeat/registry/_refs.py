@@ -7,12 +7,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from cinefeat.definitions import FeatureService, FeatureView
-from cinefeat.errors import DefinitionError, FeatureNotFoundError
+from cinefeat.errors import DefinitionError, FeatureNameCollisionError, FeatureNotFoundError
 from cinefeat.registry._registry import RegistrySnapshot
 
 __all__ = ["FeatureRef", "ResolvedView", "parse_feature_ref", "resolve_features"]
 
-_REF_RE = re.compile(r"^(?P<view>[A-Za-z_][A-Za-z0-9_]*)(?:@v(?P<version>\d+))?:(?P<feature>[^:]+)$")
+_REF_RE = re.compile(
+    r"^(?P<view>[A-Za-z_][A-Za-z0-9_]*)(?:@v(?P<version>\d+))?:(?P<feature>[^:]+)$"
+)
 
 
 @dataclass(frozen=True)
@@ -32,14 +34,18 @@ class FeatureRef:
 
 def parse_feature_ref(ref: str) -> FeatureRef:
     if not isinstance(ref, str):
-        raise DefinitionError(f"feature reference must be a string like 'view:feature', got {ref!r}")
+        raise DefinitionError(
+            f"feature reference must be a string like 'view:feature', got {ref!r}"
+        )
     match = _REF_RE.match(ref.strip())
     if match is None:
         raise DefinitionError(
             f"feature reference {ref!r} is malformed; write 'view:feature' or 'view@v2:feature'"
         )
     version = match.group("version")
-    return FeatureRef(match.group("view"), match.group("feature"), int(version) if version else None)
+    return FeatureRef(
+        match.group("view"), match.group("feature"), int(version) if version else None
+    )
 
 
 @dataclass(frozen=True)
@@ -88,8 +94,20 @@ def resolve_features(
         group[1].append(ref.feature)
         group[2].append(name)
         order.append(name)
+    _check_unique(refs, order)
     resolved = [ResolvedView(v, tuple(f), tuple(n)) for v, f, n in groups.values()]
     return resolved, order
+
+
+def _check_unique(refs: Sequence[FeatureRef], names: Sequence[str]) -> None:
+    first: dict[str, FeatureRef] = {}
+    for ref, name in zip(refs, names, strict=True):
+        if name in first:
+            raise FeatureNameCollisionError(
+                f"features {first[name]} and {ref} would both be named {name!r}; "
+                "pass full_feature_names=True to name them view__feature"
+            )
+        first[name] = ref
 
 
 def _refs_of(

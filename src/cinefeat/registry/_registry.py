@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,10 +15,11 @@ from cinefeat.definitions import Entity, FeatureService, FeatureView
 from cinefeat.errors import FeatureNotFoundError
 from cinefeat.registry import _tables as t
 from cinefeat.registry._diff import ObjectChange, RegistryDiff
-from cinefeat.registry._plan import Definition, Desired, State, by_kind, plan_changes
 from cinefeat.registry._engine import create_registry_engine
+from cinefeat.registry._plan import Definition, Desired, State, by_kind, plan_changes
 
 __all__ = ["Registry", "RegistrySnapshot", "Watermark"]
+
 
 def _dump(spec: dict[str, Any]) -> str:
     return json.dumps(spec, sort_keys=True)
@@ -226,12 +227,17 @@ class Registry:
             elif change.change == "add":
                 conn.execute(
                     insert(table).values(
-                        project=p, name=change.name, spec=_dump(spec or {}),
-                        created_at=now, updated_at=now,
+                        project=p,
+                        name=change.name,
+                        spec=_dump(spec or {}),
+                        created_at=now,
+                        updated_at=now,
                     )
                 )
             else:
-                conn.execute(update(table).where(key).values(spec=_dump(spec or {}), updated_at=now))
+                conn.execute(
+                    update(table).where(key).values(spec=_dump(spec or {}), updated_at=now)
+                )
 
     def _write_view(
         self, conn: Connection, change: ObjectChange, spec: dict[str, Any] | None
@@ -253,8 +259,12 @@ class Registry:
         if existing is None:
             conn.execute(
                 insert(t.feature_view_versions).values(
-                    project=p, name=name, version=version, spec=_dump(spec),
-                    created_at=now, updated_at=now,
+                    project=p,
+                    name=name,
+                    version=version,
+                    spec=_dump(spec),
+                    created_at=now,
+                    updated_at=now,
                 )
             )
         else:
@@ -303,16 +313,22 @@ class Registry:
         )
         values = {"watermark_us": micros, "delta_version": watermark.delta_version}
         with self._writer.begin() as conn:
-            if conn.execute(update(t.watermarks).where(key).values(**values, updated_at=_now())).rowcount == 0:
+            if (
+                conn.execute(
+                    update(t.watermarks).where(key).values(**values, updated_at=_now())
+                ).rowcount
+                == 0
+            ):
                 conn.execute(
                     insert(t.watermarks).values(
-                        project=self.project, view=view, version=version,
-                        updated_at=_now(), **values,
+                        project=self.project,
+                        view=view,
+                        version=version,
+                        updated_at=_now(),
+                        **values,
                     )
                 )
 
 
 def _to_micros(moment: datetime) -> int:
     return (moment.astimezone(UTC) - _EPOCH) // timedelta(microseconds=1)
-
-

@@ -73,7 +73,9 @@ class Materializer:
         )
         late_rows = None
         if window.late_files and snapshot is not None:
-            late = TableSnapshot(snapshot.table, snapshot.delta_version, window.late_files, snapshot.columns)
+            late = TableSnapshot(
+                snapshot.table, snapshot.delta_version, window.late_files, snapshot.columns
+            )
             late_rows = scan_sql(view, features, snapshot=late)
         relation, params = window_relation(window, all_rows, late_rows)
         task = None

@@ -49,7 +49,10 @@ def push_rows(store: FeatureStore, view: FeatureView, table: pa.Table, to: str) 
         connection = duckdb.connect()
         connection.register("cf_pushed", conformed)
         write_latest_rows(
-            connection, latest_rows_sql(view, _relation(view, "cf_pushed")), {}, view,
+            connection,
+            latest_rows_sql(view, _relation(view, "cf_pushed")),
+            {},
+            view,
             store.online_store,
         )
         if store.cache is not None:

@@ -101,7 +101,9 @@ class FeatureStore:
         """What `apply` would change (added, changed, removed; breaking changes marked)."""
         return self.registry.plan(objects, prune=prune)
 
-    def apply(self, objects: Iterable[Definition] | Definition, *, prune: bool = False) -> RegistryDiff:
+    def apply(
+        self, objects: Iterable[Definition] | Definition, *, prune: bool = False
+    ) -> RegistryDiff:
         """Register definitions in one transaction. A breaking change to a view creates a new
         version with its own tables; `prune=True` also removes live objects not given."""
         if isinstance(objects, Entity | FeatureView | FeatureService):
@@ -284,8 +286,14 @@ class FeatureStore:
     def get_cache_stats(self) -> dict[str, Any]:
         """hits, misses, hit_rate, evictions and size of the online read cache."""
         if self.cache is None:
-            return {"enabled": False, "hits": 0, "misses": 0, "hit_rate": 0.0,
-                    "evictions": 0, "size": 0}
+            return {
+                "enabled": False,
+                "hits": 0,
+                "misses": 0,
+                "hit_rate": 0.0,
+                "evictions": 0,
+                "size": 0,
+            }
         return {"enabled": True, **self.cache.stats().to_dict()}
 
     def teardown(self) -> None:

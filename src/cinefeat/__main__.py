@@ -1,0 +1,5 @@
+"""`python -m cinefeat` runs the CLI."""
+
+from cinefeat.cli import main
+
+main()

@@ -1,0 +1,120 @@
+"""Rich rendering of plans, views and lookups for the CLI."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from rich.table import Table
+
+from cinefeat.definitions import FeatureView
+from cinefeat.materialize import MaterializationResult
+from cinefeat.online import OnlineResponse
+from cinefeat.registry import RegistryDiff
+
+__all__ = [
+    "describe_ttl",
+    "diff_table",
+    "lookup_table",
+    "materialization_table",
+    "view_table",
+    "views_table",
+]
+
+_CHANGE_STYLE = {"add": "green", "update": "yellow", "remove": "red", "unchanged": "dim"}
+
+
+def describe_ttl(ttl: timedelta) -> str:
+    if not ttl:
+        return "none"
+    days, seconds = ttl.days, ttl.seconds
+    if seconds == 0:
+        return f"{days}d"
+    return f"{days}d {seconds // 3600}h" if days else f"{ttl.total_seconds() / 3600:g}h"
+
+
+def diff_table(diff: RegistryDiff, title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("change", "kind", "name", "version", "details"):
+        table.add_column(column)
+    for change in diff.changes:
+        style = _CHANGE_STYLE[change.change]
+        details = "; ".join(change.reasons)
+        if change.breaking:
+            details = f"[bold red]BREAKING[/] {details}"
+        table.add_row(
+            f"[{style}]{change.change}[/]",
+            change.kind,
+            change.name,
+            f"v{change.new_version}" if change.new_version else "",
+            details,
+        )
+    return table
+
+
+def views_table(views: list[FeatureView]) -> Table:
+    table = Table(title="feature views", title_justify="left")
+    for column in ("name", "version", "entities", "features", "ttl", "online", "source", "owner"):
+        table.add_column(column)
+    for view in sorted(views, key=lambda v: v.name):
+        source = "managed (Delta)" if view.source is None else f"file: {view.source.path}"
+        table.add_row(
+            view.name,
+            f"v{view.version}",
+            ", ".join(view.entity_names),
+            str(len(view.features)),
+            describe_ttl(view.ttl_delta),
+            "yes" if view.online else "no",
+            source,
+            view.owner,
+        )
+    return table
+
+
+def view_table(view: FeatureView) -> Table:
+    table = Table(title=f"{view.name} v{view.version}: {view.description}", title_justify="left")
+    for column in ("field", "dtype", "role", "description", "tags"):
+        table.add_column(column)
+    keys = set(view.join_keys)
+    for field in view.schema:
+        tags = ", ".join(f"{k}={v}" for k, v in field.tags.items())
+        role = "join key" if field.name in keys else "feature"
+        table.add_row(field.name, str(field.dtype), role, field.description, tags)
+    return table
+
+
+def materialization_table(results: list[MaterializationResult]) -> Table:
+    table = Table(title="materialization", title_justify="left")
+    for column in ("view", "table", "from", "to", "rows read", "entities written", "note"):
+        table.add_column(column)
+    for r in results:
+        table.add_row(
+            r.view,
+            r.table,
+            r.start.isoformat() if r.start else "beginning",
+            r.end.isoformat(),
+            f"{r.rows_read:,}",
+            f"{r.rows_written:,}",
+            r.skipped or "",
+        )
+    return table
+
+
+def lookup_table(response: OnlineResponse) -> Table:
+    table = Table(title="online features", title_justify="left")
+    for key in response.join_keys:
+        table.add_column(key)
+    for name in response.feature_names:
+        table.add_column(name)
+    n_rows = len(next(iter(response.join_keys.values()), []))
+    for i in range(n_rows):
+        cells: list[Any] = [str(values[i]) for values in response.join_keys.values()]
+        for name in response.feature_names:
+            value = response.values[name][i]
+            status = response.statuses[name][i]
+            stamp = response.event_timestamps[name][i]
+            when = f"\n[dim]{stamp.isoformat()}[/]" if stamp else ""
+            shown = str(value) if status.value == "PRESENT" else f"[yellow]{status.value}[/]"
+            cells.append(f"{shown}{when}")
+        table.add_row(*cells)
+    return table

@@ -99,6 +99,11 @@ def _describe(error: dict[str, Any]) -> str:
     message = error["msg"]
     if error["type"] == "extra_forbidden":
         message = "unknown key"
+    if error["type"] == "union_tag_invalid":
+        ctx = error.get("ctx", {})
+        return (
+            f"{location}.type: expected one of {ctx.get('expected_tags')}, got {ctx.get('tag')!r}"
+        )
     value = error.get("input")
     shown = "" if error["type"] in ("missing",) or isinstance(value, dict) else f" (got {value!r})"
     return f"{location}: {message}{shown}"

@@ -95,7 +95,7 @@ def materialization_table(results: list[MaterializationResult]) -> Table:
             r.end.isoformat(),
             f"{r.rows_read:,}",
             f"{r.rows_written:,}",
-            r.skipped or "",
+            r.skipped or ("no new rows" if r.rows_read == 0 else ""),
         )
     return table
 

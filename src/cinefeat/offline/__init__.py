@@ -4,7 +4,7 @@ from cinefeat.offline._conform import conform_to_view, storage_schema
 from cinefeat.offline._delta import DeltaOfflineStore, TableSnapshot, WriteResult
 from cinefeat.offline._frames import UTC_MICROS, to_arrow_table
 from cinefeat.offline._retrieval import FeatureRequest, RetrievalJob, entity_timestamp_column
-from cinefeat.offline._scan import CREATED, TS, quote_ident, scan_sql, sql_string
+from cinefeat.offline._scan import CREATED, TS, connect, quote_ident, scan_sql, sql_string
 
 __all__ = [
     "CREATED",
@@ -16,6 +16,7 @@ __all__ = [
     "TableSnapshot",
     "WriteResult",
     "conform_to_view",
+    "connect",
     "entity_timestamp_column",
     "quote_ident",
     "scan_sql",

@@ -61,6 +61,15 @@ def _accepts(dtype: DType | Array, actual: pa.DataType) -> bool:
     return any(bool(check(actual)) for check in checks.get(name, ()))
 
 
+def _describe(actual: pa.DataType) -> str:
+    """Arrow type names as users know them: pandas' large_string is just a string."""
+    if pa.types.is_large_string(actual) or pa.types.is_string_view(actual):
+        return "string"
+    if pa.types.is_large_list(actual):
+        return f"list<{_describe(actual.value_type)}>"
+    return str(actual)
+
+
 def _cast_column(column: pa.ChunkedArray, target: pa.DataType) -> pa.ChunkedArray:
     if pa.types.is_dictionary(column.type):
         column = column.cast(column.type.value_type)
@@ -98,9 +107,11 @@ def conform_to_view(view: FeatureView, table: pa.Table, written_at: datetime) ->
         actual = table.schema.field(name).type
         if name in time_columns:
             if not pa.types.is_timestamp(actual) and not pa.types.is_null(actual):
-                problems.append(f"column {name!r}: expected a timestamp, got {actual}")
+                problems.append(f"column {name!r}: expected a timestamp, got {_describe(actual)}")
         elif not _accepts(expected[name].dtype, actual):
-            problems.append(f"column {name!r}: expected {expected[name].dtype}, got {actual}")
+            problems.append(
+                f"column {name!r}: expected {expected[name].dtype}, got {_describe(actual)}"
+            )
     for name in (*view.join_keys, view.event_timestamp_column):
         if name in present and (nulls := table.column(name).null_count):
             first = pc.index(pc.is_null(table.column(name)), True).as_py()

@@ -170,7 +170,9 @@ class RetrievalJob:
         try:
             if lo is None:  # every entity timestamp is null: nothing can match
                 return self._attach(entity, None)
-            features = con.sql(self._sql(), params={"lo": lo, "hi": hi}).to_arrow_table()
+            sql = self._sql()
+            params = {"lo": lo, "hi": hi} if "$lo" in sql else {"hi": hi}
+            features = con.sql(sql, params=params).to_arrow_table()
         finally:
             con.unregister("cf_entity")
         return self._attach(entity, features)

@@ -16,10 +16,18 @@ from cinefeat.definitions import FeatureView
 from cinefeat.errors import CinefeatError
 from cinefeat.offline._delta import TableSnapshot
 
-__all__ = ["CREATED", "TS", "quote_ident", "scan_sql", "sql_string"]
+__all__ = ["CREATED", "TS", "connect", "quote_ident", "scan_sql", "sql_string"]
 
 TS = "__cf_ts"
 CREATED = "__cf_created"
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection whose session time zone is UTC: casting a naive Parquet
+    timestamp to TIMESTAMPTZ must mean UTC, not the machine's local zone."""
+    connection = duckdb.connect()
+    connection.execute("SET TimeZone = 'UTC'")
+    return connection
 
 
 def quote_ident(name: str) -> str:
@@ -43,7 +51,9 @@ def _select(view: FeatureView, available: set[str], source: str, features: Seque
             parts.append(f"CAST({column} AS {field.dtype.duckdb_type}) AS {column}")
         else:  # a field added after these rows were written
             parts.append(f"CAST(NULL AS {field.dtype.duckdb_type}) AS {quote_ident(field.name)}")
-    parts.append(f"CAST({quote_ident(view.event_timestamp_column)} AS TIMESTAMPTZ) AS {TS}")
+    event = view.event_timestamp_column
+    event_sql = quote_ident(event) if event in available else "NULL"
+    parts.append(f"CAST({event_sql} AS TIMESTAMPTZ) AS {TS}")
     created = view.created_column
     if created is not None and created in available:
         parts.append(f"CAST({quote_ident(created)} AS TIMESTAMPTZ) AS {CREATED}")

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from cinefeat.definitions import Entity, FeatureService, FeatureView
 from cinefeat.errors import FeatureNotFoundError
@@ -77,7 +77,7 @@ class Registry:
                             )
                         )
                 return
-            except (IntegrityError, OperationalError):
+            except (IntegrityError, OperationalError, ProgrammingError):
                 if attempt == 2:
                     raise
 

@@ -8,8 +8,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from cinefeat.definitions import FeatureView
 from cinefeat.materialize import (
     MaterializationResult,
@@ -19,7 +17,7 @@ from cinefeat.materialize import (
     window_relation,
     write_latest_rows,
 )
-from cinefeat.offline import DeltaOfflineStore, TableSnapshot, scan_sql
+from cinefeat.offline import DeltaOfflineStore, TableSnapshot, connect, scan_sql
 from cinefeat.online import OnlineCache, OnlineStore
 from cinefeat.registry import Registry, Watermark
 
@@ -62,7 +60,7 @@ class Materializer:
         assert view.version is not None
         if not view.online:
             return _skipped(view, start, end, "not an online view (online=False)")
-        connection = duckdb.connect()
+        connection = connect()
         snapshot = self.offline.snapshot(view) if view.is_managed else None
         window, skip = self._window(view, start, end, snapshot)
         if skip is not None:

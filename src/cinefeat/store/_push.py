@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
-import duckdb
 import pyarrow as pa
 
 from cinefeat.definitions import FeatureView
 from cinefeat.errors import CinefeatError
 from cinefeat.materialize import latest_rows_sql, write_latest_rows
-from cinefeat.offline import CREATED, TS, conform_to_view, quote_ident
+from cinefeat.offline import CREATED, TS, conform_to_view, connect, quote_ident
 
 if TYPE_CHECKING:
     from cinefeat.store._store import FeatureStore
@@ -46,7 +45,7 @@ def push_rows(store: FeatureStore, view: FeatureView, table: pa.Table, to: str) 
         # Offline first: it is the system of record; the online upsert is idempotent on retry.
         store.offline_store.write(view, conformed)
     if to in ("online", "online_and_offline") and conformed.num_rows:
-        connection = duckdb.connect()
+        connection = connect()
         connection.register("cf_pushed", conformed)
         write_latest_rows(
             connection,

@@ -8,8 +8,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from cinefeat.config import RepoConfig, load_config
 from cinefeat.definitions import Entity, FeatureService, FeatureView
 from cinefeat.errors import FeatureNotFoundError
@@ -19,6 +17,7 @@ from cinefeat.offline import (
     FeatureRequest,
     RetrievalJob,
     WriteResult,
+    connect,
     scan_sql,
     to_arrow_table,
 )
@@ -190,7 +189,7 @@ class FeatureStore:
         resolved, order = resolve_features(
             snapshot, self.registry.get_feature_view, features, full_feature_names
         )
-        connection = duckdb.connect()
+        connection = connect()
         requests, versions = [], {}
         pins = dict(table_versions or {})
         for group in resolved:

@@ -1,0 +1,119 @@
+"""Materialization: latest row per entity into the online store, watermarks, late data."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pandas as pd
+import pytest
+
+from cinefeat import Entity, FeatureStore, FeatureView, Field
+from cinefeat import materialize as materialize_module
+from cinefeat.online import FieldStatus
+from cinefeat.types import Int64
+from tests.helpers import at
+
+
+@pytest.fixture
+def counts(store: FeatureStore) -> FeatureStore:
+    view = FeatureView(
+        "counts", [Entity("user", ["user_id"])], [Field("user_id", Int64), Field("n", Int64)]
+    )
+    store.apply([view])
+    return store
+
+
+def write(store: FeatureStore, rows: list[tuple[int, int, object]], **extra: list[object]) -> None:
+    frame = pd.DataFrame(rows, columns=["user_id", "n", "event_timestamp"]).assign(**extra)
+    store.write_offline("counts", frame)
+
+
+def online(store: FeatureStore, *users: int) -> list[object]:
+    response = store.get_online_features(["counts:n"], [{"user_id": u} for u in users])
+    return response.values["n"]
+
+
+def test_materialize_takes_the_latest_row_in_the_inclusive_range(counts: FeatureStore) -> None:
+    write(counts, [(1, 10, at(1)), (1, 11, at(2)), (1, 12, at(5)), (2, 20, at(3)), (3, 30, at(9))])
+    (result,) = counts.materialize(at(1), at(3))
+    assert (result.rows_read, result.rows_written) == (3, 2)
+    assert online(counts, 1, 2, 3) == [11, 20, None]
+    (result,) = counts.materialize(at(0), at(9))
+    assert online(counts, 1, 2, 3) == [12, 20, 30]
+
+
+def test_equal_event_times_resolve_by_created_time(counts: FeatureStore) -> None:
+    write(
+        counts,
+        [(1, 10, at(1)), (1, 11, at(1)), (1, 12, at(1))],
+        created_timestamp=[at(1, hours=2), at(1, hours=3), at(1, hours=1)],
+    )
+    counts.materialize(at(0), at(2))
+    assert online(counts, 1) == [11]
+
+
+def test_out_of_order_commits_never_replace_newer_values(counts: FeatureStore) -> None:
+    write(counts, [(1, 50, at(5))])
+    counts.materialize_incremental(at(6))
+    write(counts, [(1, 10, at(1)), (2, 20, at(2))])  # late rows, older than what is online
+    (result,) = counts.materialize_incremental(at(6))
+    assert result.rows_read == 2  # the late commit was found behind the watermark...
+    assert online(counts, 1, 2) == [50, 20]  # ...and only filled what was missing
+
+
+def test_incremental_twice_does_no_duplicate_work(counts: FeatureStore) -> None:
+    write(counts, [(1, 10, at(1)), (2, 20, at(2))])
+    (first,) = counts.materialize_incremental(at(3))
+    assert (first.rows_read, first.rows_written, first.skipped) == (2, 2, None)
+    (second,) = counts.materialize_incremental(at(3))
+    assert second.rows_read == 0 and second.skipped and "up to date" in second.skipped
+    write(counts, [(1, 11, at(4))])
+    (third,) = counts.materialize_incremental(at(5))
+    assert (third.start, third.rows_read, third.rows_written) == (at(3), 1, 1)
+    assert online(counts, 1, 2) == [11, 20]
+    mark = counts.registry.get_watermark("counts", 1)
+    assert mark is not None and mark.event_time == at(5) and mark.delta_version == 1
+
+
+def test_first_incremental_run_starts_at_end_minus_ttl(store: FeatureStore) -> None:
+    view = FeatureView(
+        "counts",
+        [Entity("user", ["user_id"])],
+        [Field("user_id", Int64), Field("n", Int64)],
+        ttl=timedelta(days=2),
+    )
+    store.apply([view])
+    write(store, [(1, 10, at(1)), (2, 20, at(8)), (3, 30, at(9))])
+    (result,) = store.materialize_incremental(at(10))
+    assert result.start == at(8) and result.rows_written == 2
+
+
+def test_offline_only_views_are_skipped(store: FeatureStore) -> None:
+    view = FeatureView(
+        "counts",
+        [Entity("user", ["user_id"])],
+        [Field("user_id", Int64), Field("n", Int64)],
+        online=False,
+    )
+    store.apply([view])
+    assert store.materialize_incremental(at(1)) == []
+    (result,) = store.materialize_incremental(at(1), ["counts"])
+    assert result.skipped == "not an online view (online=False)"
+
+
+def test_chunked_writes_give_the_same_result(
+    counts: FeatureStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(materialize_module, "CHUNK_ROWS", 7)
+    write(counts, [(u, u * 10 + d, at(d)) for u in range(100) for d in range(3)])
+    (result,) = counts.materialize(at(0), at(5))
+    assert (result.rows_read, result.rows_written) == (300, 100)
+    assert online(counts, 0, 42, 99) == [2, 422, 992]
+
+
+def test_materialized_values_carry_event_times_and_statuses(counts: FeatureStore) -> None:
+    write(counts, [(1, 10, at(1))])
+    counts.materialize(at(0), at(2))
+    response = counts.get_online_features(["counts:n"], [{"user_id": 1}, {"user_id": 7}])
+    assert response.event_timestamps["n"] == [at(1), None]
+    assert response.statuses["n"] == [FieldStatus.PRESENT, FieldStatus.NOT_FOUND]

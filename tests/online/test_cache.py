@@ -1,0 +1,89 @@
+"""The read cache: LRU + TTL, dropped per view on writes (also by other processes)."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from cinefeat import FeatureStore
+from cinefeat.online import CACHE_MISS, OnlineCache
+from tests.helpers import run_python
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def movie_rows(title: str, movie_id: int = 1) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"movie_id": [movie_id], "title": [title], "rating_count": [1], "event_timestamp": [NOW]}
+    )
+
+
+def title(store: FeatureStore, movie_id: int = 1) -> object:
+    return store.get_online_features(["movie_stats:title"], [{"movie_id": movie_id}]).values[
+        "title"
+    ][0]
+
+
+def test_lru_with_ttl_and_stats() -> None:
+    cache = OnlineCache(max_entries=2, ttl_seconds=0.2)
+    cache.put("t", (1,), "a")
+    cache.put("t", (2,), "b")
+    assert cache.get("t", (1,)) == "a"  # (1,) is now the most recent
+    cache.put("t", (3,), "c")  # evicts (2,)
+    assert cache.get("t", (2,)) is CACHE_MISS
+    stats = cache.stats()
+    assert (stats.hits, stats.misses, stats.evictions, stats.size) == (1, 1, 1, 2)
+    assert stats.hit_rate == 0.5
+    time.sleep(0.25)
+    assert cache.get("t", (1,)) is CACHE_MISS  # expired
+    cache.put("u", (1,), "x")
+    cache.invalidate({"t"})
+    assert cache.get("u", (1,)) == "x" and cache.stats().size == 1
+
+
+def test_hits_misses_and_invalidation_on_push(applied: FeatureStore) -> None:
+    applied.push("movie_stats", movie_rows("Alien"))
+    assert title(applied) == "Alien"
+    assert title(applied) == "Alien"
+    stats = applied.get_cache_stats()
+    assert (stats["hits"], stats["misses"], stats["size"]) == (1, 1, 1)
+    applied.push("movie_stats", movie_rows("Aliens"))
+    assert title(applied) == "Aliens"  # the push dropped the cached row
+    assert applied.get_cache_stats()["misses"] == 2
+
+
+def test_unknown_entities_are_cached_too(applied: FeatureStore) -> None:
+    assert title(applied, 404) is None
+    assert title(applied, 404) is None
+    assert applied.get_cache_stats()["hits"] == 1
+    applied.push("movie_stats", movie_rows("Found", 404))
+    assert title(applied, 404) == "Found"
+
+
+def test_writes_by_another_process_invalidate_the_cache(applied: FeatureStore, repo: Path) -> None:
+    applied.push("movie_stats", movie_rows("Alien"))
+    assert title(applied) == "Alien"
+    code = f"""
+import pandas as pd
+from datetime import datetime, timezone
+from cinefeat import FeatureStore
+store = FeatureStore(".")
+store.push("movie_stats", pd.DataFrame({{"movie_id": [1], "title": ["Alien 3"],
+    "rating_count": [3], "event_timestamp": [datetime.now(timezone.utc)]}}))
+"""
+    result = run_python(code, cwd=repo)
+    assert result.returncode == 0, result.stderr
+    assert title(applied) == "Alien 3"
+
+
+def test_cache_can_be_disabled(repo: Path, applied: FeatureStore) -> None:
+    (repo / "cinefeat.yaml").write_text("project: test_project\ncache: {enabled: false}\n")
+    store = FeatureStore(repo)
+    store.push("movie_stats", movie_rows("Alien"))
+    assert title(store) == "Alien" and title(store) == "Alien"
+    assert store.get_cache_stats() == {
+        "enabled": False, "hits": 0, "misses": 0, "hit_rate": 0.0, "evictions": 0, "size": 0,
+    }

@@ -1,0 +1,34 @@
+"""The public namespace is explicit: every module declares __all__, and cinefeat re-exports."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import subprocess
+import sys
+
+import cinefeat
+
+
+def test_top_level_exports_resolve() -> None:
+    for name in cinefeat.__all__:
+        assert getattr(cinefeat, name) is not None, name
+    assert {"FeatureStore", "Entity", "FeatureView", "FeatureService", "Field", "FileSource"} <= set(
+        cinefeat.__all__
+    )
+
+
+def test_every_module_declares_all() -> None:
+    for module in pkgutil.walk_packages(cinefeat.__path__, "cinefeat."):
+        if module.name.endswith("__main__") or module.name == "cinefeat.demo":
+            continue
+        imported = importlib.import_module(module.name)
+        assert hasattr(imported, "__all__"), module.name
+        for name in imported.__all__:
+            assert hasattr(imported, name), f"{module.name}.{name}"
+
+
+def test_import_is_light() -> None:
+    code = "import sys, cinefeat; print(sorted(m for m in ('duckdb', 'polars', 'pandas', 'deltalake', 'pyarrow', 'sqlalchemy') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -11,6 +11,7 @@ import pytest
 from cinefeat import Entity, FeatureService, FeatureStore, FeatureView, Field
 from cinefeat.types import Array, Float64, Int64, String
 
+
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     path = tmp_path / "repo"

@@ -21,6 +21,10 @@ def run_python(code: str, cwd: Path, timeout: float = 120) -> subprocess.Complet
     """Run `code` in a fresh interpreter (a separate process, as another user's job would be)."""
     env = {**os.environ, "PYTHONPATH": str(SRC)}
     return subprocess.run(
-        [sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True,
+        [sys.executable, "-c", code],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=timeout,
     )

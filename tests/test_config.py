@@ -33,11 +33,17 @@ def test_registry_accepts_a_path_or_a_url() -> None:
             {"project": "p", "online_store": {"type": "mongo"}},
             r"online_store.type: expected one of 'sqlite', got 'mongo'",
         ),
-        ({"project": "p", "cache": {"ttl_seconds": -1}}, r"cache.ttl_seconds: Input should be greater than 0 \(got -1\)"),
+        (
+            {"project": "p", "cache": {"ttl_seconds": -1}},
+            r"cache.ttl_seconds: Input should be greater than 0 \(got -1\)",
+        ),
         ({"project": "p", "cache": {"max_entrys": 5}}, r"cache.max_entrys: unknown key"),
         ({"project": "bad name"}, r"project: String should match pattern"),
         ({}, r"project: Field required"),
-        ({"project": "p", "offline_store": {"path": 3}}, r"offline_store.path: Input should be a valid string"),
+        (
+            {"project": "p", "offline_store": {"path": 3}},
+            r"offline_store.path: Input should be a valid string",
+        ),
         ([1, 2], "expected a mapping of settings"),
     ],
 )

@@ -13,9 +13,14 @@ import cinefeat
 def test_top_level_exports_resolve() -> None:
     for name in cinefeat.__all__:
         assert getattr(cinefeat, name) is not None, name
-    assert {"FeatureStore", "Entity", "FeatureView", "FeatureService", "Field", "FileSource"} <= set(
-        cinefeat.__all__
-    )
+    assert {
+        "FeatureStore",
+        "Entity",
+        "FeatureView",
+        "FeatureService",
+        "Field",
+        "FileSource",
+    } <= set(cinefeat.__all__)
 
 
 def test_every_module_declares_all() -> None:
@@ -29,6 +34,7 @@ def test_every_module_declares_all() -> None:
 
 
 def test_import_is_light() -> None:
-    code = "import sys, cinefeat; print(sorted(m for m in ('duckdb', 'polars', 'pandas', 'deltalake', 'pyarrow', 'sqlalchemy') if m in sys.modules))"
+    heavy = ("duckdb", "polars", "pandas", "deltalake", "pyarrow", "sqlalchemy")
+    code = f"import sys, cinefeat; print(sorted(m for m in {heavy!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

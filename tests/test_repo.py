@@ -42,7 +42,9 @@ def test_definitions_across_files_count_once(tmp_path: Path) -> None:
 def test_two_different_objects_with_one_name_are_an_error(tmp_path: Path) -> None:
     (tmp_path / "a.py").write_text(ENTITIES)
     (tmp_path / "b.py").write_text('from cinefeat import Entity\nu = Entity("user", ["uid"])\n')
-    with pytest.raises(DefinitionError, match="two different Entitys named 'user': in a.py and b.py"):
+    with pytest.raises(
+        DefinitionError, match="two different Entitys named 'user': in a.py and b.py"
+    ):
         load_repo(tmp_path)
 
 

@@ -16,8 +16,12 @@ from tests.helpers import SRC
 def cinefeat(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(SRC), "COLUMNS": "200", "NO_COLOR": "1"}
     return subprocess.run(
-        [sys.executable, "-m", "cinefeat", *args], cwd=cwd, env=env, capture_output=True,
-        text=True, timeout=120,
+        [sys.executable, "-m", "cinefeat", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -51,16 +55,33 @@ def test_whole_flow(tmp_path: Path) -> None:
     ok("materialize", "2000-01-01", "now", "-v", "movie_stats", cwd=repo)
 
     lookup = ok(
-        "get-online", "-f", "user_stats:rating_count", "-f", "movie_stats:avg_rating",
-        "-e", "user_id=1,999999", "-e", "movie_id=2,3", cwd=repo,
+        "get-online",
+        "-f",
+        "user_stats:rating_count",
+        "-f",
+        "movie_stats:avg_rating",
+        "-e",
+        "user_id=1,999999",
+        "-e",
+        "movie_id=2,3",
+        cwd=repo,
     )
     assert "NOT_FOUND" in lookup  # user 999999
     sample = pl.read_parquet(repo / "data/sources/user_stats.parquet")
     latest = sample.filter(pl.col("user_id") == 1).sort("event_timestamp")["rating_count"][-1]
     first_row = next(line for line in lookup.splitlines() if line.startswith("│ 1 "))
     assert f"│ {latest} " in first_row
-    service = ok("get-online", "-s", "movie_ranking_v1", "--full-names", "-e", "user_id=1",
-                 "-e", "movie_id=2", cwd=repo)
+    service = ok(
+        "get-online",
+        "-s",
+        "movie_ranking_v1",
+        "--full-names",
+        "-e",
+        "user_id=1",
+        "-e",
+        "movie_id=2",
+        cwd=repo,
+    )
     assert "user_stats__rating_count" in service
 
     # A breaking edit shows up in plan, and apply makes v2.

@@ -15,7 +15,17 @@ from cinefeat import (
     FileSource,
     ServiceFeatures,
 )
-from cinefeat.types import Array, Bool, Float32, Float64, Int32, Int64, String, UnixTimestamp, parse_dtype
+from cinefeat.types import (
+    Array,
+    Bool,
+    Float32,
+    Float64,
+    Int32,
+    Int64,
+    String,
+    UnixTimestamp,
+    parse_dtype,
+)
 
 
 def view(**overrides: object) -> FeatureView:
@@ -129,7 +139,9 @@ def test_projection_and_service_validate_feature_names() -> None:
         fv[["zz"]]
     service = FeatureService("svc", [fv[["a"]], ServiceFeatures("other", ("c",), version=2)])
     assert service.feature_refs() == ["user_stats:a", "other@v2:c"]
-    with pytest.raises(DefinitionError, match=r"FeatureService 'svc': feature user_stats:a is listed twice"):
+    with pytest.raises(
+        DefinitionError, match=r"FeatureService 'svc': feature user_stats:a is listed twice"
+    ):
         FeatureService("svc", [fv, fv[["a"]]])
     with pytest.raises(DefinitionError, match="FeatureService 'svc': features must list"):
         FeatureService("svc", [])
@@ -139,7 +151,10 @@ def test_projection_and_service_validate_feature_names() -> None:
 
 def test_specs_round_trip() -> None:
     fv = view(
-        schema=[Field("user_id", Int64), Field("g", Array(Int64), description="genres", tags={"k": "v"})],
+        schema=[
+            Field("user_id", Int64),
+            Field("g", Array(Int64), description="genres", tags={"k": "v"}),
+        ],
         ttl=timedelta(days=2),
         description="d",
         tags={"team": "recsys"},

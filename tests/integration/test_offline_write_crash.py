@@ -22,7 +22,8 @@ from datetime import datetime, timezone
 from cinefeat import FeatureStore
 store = FeatureStore(sys.argv[1])
 rng = np.random.default_rng(0)
-ts = pa.array(np.full({BATCH}, 1_700_000_000_000_000, dtype="int64")).cast(pa.timestamp("us", "UTC"))
+micros = np.full({BATCH}, 1_700_000_000_000_000, dtype="int64")
+ts = pa.array(micros).cast(pa.timestamp("us", "UTC"))
 while True:
     table = pa.table({{
         "user_id": pa.array(rng.integers(0, 1000, {BATCH})),

@@ -34,7 +34,9 @@ def test_store_with_a_postgres_registry(pg_url: str, tmp_path: Path) -> None:
         "counts", [user], [Field("user_id", Int64), Field("n", Int64)], ttl=timedelta(days=9)
     )
     store.apply([view])
-    store.write_offline("counts", pd.DataFrame({"user_id": [1], "n": [3], "event_timestamp": [at(1)]}))
+    store.write_offline(
+        "counts", pd.DataFrame({"user_id": [1], "n": [3], "event_timestamp": [at(1)]})
+    )
     store.materialize_incremental(at(2))
     assert store.registry.get_watermark("counts", 1).event_time == at(2)  # type: ignore[union-attr]
     changed = FeatureView("counts", [user], [Field("user_id", Int64), Field("n", Float64)])
@@ -61,7 +63,9 @@ def test_concurrent_applies_on_postgres(pg_url: str) -> None:
     Registry(pg_url, "pg_race")
     env = {**os.environ, "PYTHONPATH": str(SRC)}
     workers = [
-        subprocess.Popen([sys.executable, "-c", WORKER, pg_url, p], env=env, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, pg_url, p], env=env, stderr=subprocess.PIPE, text=True
+        )
         for p in ("a", "b")
     ]
     for worker in workers:

@@ -126,7 +126,9 @@ def test_pinned_delta_version_reads_old_data(applied: FeatureStore) -> None:
 def test_added_field_extends_the_table_in_place(applied: FeatureStore, user: Entity) -> None:
     applied.write_offline("user_stats", rows())
     view = applied.get_feature_view("user_stats")
-    wider = FeatureView("user_stats", [user], [*view.schema, Field("country", String)], ttl=view.ttl)
+    wider = FeatureView(
+        "user_stats", [user], [*view.schema, Field("country", String)], ttl=view.ttl
+    )
     diff = applied.apply([wider])
     assert not diff.breaking and applied.get_feature_view("user_stats").version == 1
     applied.write_offline("user_stats", rows(country=["fr", "kr"]))

@@ -66,13 +66,13 @@ def test_unknown_entities_are_cached_too(applied: FeatureStore) -> None:
 def test_writes_by_another_process_invalidate_the_cache(applied: FeatureStore, repo: Path) -> None:
     applied.push("movie_stats", movie_rows("Alien"))
     assert title(applied) == "Alien"
-    code = f"""
+    code = """
 import pandas as pd
 from datetime import datetime, timezone
 from cinefeat import FeatureStore
 store = FeatureStore(".")
-store.push("movie_stats", pd.DataFrame({{"movie_id": [1], "title": ["Alien 3"],
-    "rating_count": [3], "event_timestamp": [datetime.now(timezone.utc)]}}))
+store.push("movie_stats", pd.DataFrame({"movie_id": [1], "title": ["Alien 3"],
+    "rating_count": [3], "event_timestamp": [datetime.now(timezone.utc)]}))
 """
     result = run_python(code, cwd=repo)
     assert result.returncode == 0, result.stderr
@@ -85,5 +85,10 @@ def test_cache_can_be_disabled(repo: Path, applied: FeatureStore) -> None:
     store.push("movie_stats", movie_rows("Alien"))
     assert title(store) == "Alien" and title(store) == "Alien"
     assert store.get_cache_stats() == {
-        "enabled": False, "hits": 0, "misses": 0, "hit_rate": 0.0, "evictions": 0, "size": 0,
+        "enabled": False,
+        "hits": 0,
+        "misses": 0,
+        "hit_rate": 0.0,
+        "evictions": 0,
+        "size": 0,
     }

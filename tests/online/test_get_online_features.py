@@ -84,7 +84,10 @@ def test_values_types_statuses_and_timestamps(typed: FeatureStore) -> None:
     ]
     assert response.values["title"][2:] == [None, None]
     assert response.event_timestamps["flag"] == [
-        NOW - timedelta(hours=1), NOW, NOW - timedelta(days=3), None,
+        NOW - timedelta(hours=1),
+        NOW,
+        NOW - timedelta(days=3),
+        None,
     ]
     as_dict = response.to_dict()
     assert list(as_dict) == ["user_id", "title_key", *[f.split(":")[1] for f in features]]
@@ -123,12 +126,21 @@ def test_null_values_have_their_own_status(typed: FeatureStore) -> None:
         "typed",
         pd.DataFrame(
             {
-                "user_id": [9], "title_key": ["n"], "f64": [None], "f32": [None], "flag": [None],
-                "title": [None], "genres": [None], "seen_at": [None], "event_timestamp": [NOW],
+                "user_id": [9],
+                "title_key": ["n"],
+                "f64": [None],
+                "f32": [None],
+                "flag": [None],
+                "title": [None],
+                "genres": [None],
+                "seen_at": [None],
+                "event_timestamp": [NOW],
             }
         ),
     )
-    response = typed.get_online_features(["typed:title", "typed:genres"], [{"user_id": 9, "title_key": "n"}])
+    response = typed.get_online_features(
+        ["typed:title", "typed:genres"], [{"user_id": 9, "title_key": "n"}]
+    )
     assert response.values == {"title": [None], "genres": [None]}
     assert response.statuses["title"] == [FieldStatus.NULL_VALUE]
 
@@ -155,14 +167,28 @@ def test_a_feature_service_by_object_or_name(applied: FeatureStore) -> None:
         (["user_stats:nope"], [{"user_id": 1}], FeatureNotFoundError, "has no feature 'nope'"),
         (["user_stats@v7:rating_count"], [{"user_id": 1}], FeatureNotFoundError, "no version v7"),
         (["user_stats:rating_count"], [{"movie_id": 1}], EntityDataFrameError, "has no 'user_id'"),
-        (["user_stats:rating_count"], [{"user_id": "1"}], EntityDataFrameError, "must be an integer"),
-        (["user_stats:rating_count"], [{"user_id": True}], EntityDataFrameError, "must be an integer"),
+        (
+            ["user_stats:rating_count"],
+            [{"user_id": "1"}],
+            EntityDataFrameError,
+            "must be an integer",
+        ),
+        (
+            ["user_stats:rating_count"],
+            [{"user_id": True}],
+            EntityDataFrameError,
+            "must be an integer",
+        ),
         (["movie_stats:title"], [{"movie_id": 1.5}], EntityDataFrameError, "must be an integer"),
         ("no_such_service", [{"user_id": 1}], FeatureNotFoundError, "feature service"),
     ],
 )
 def test_bad_requests_name_the_problem(
-    applied: FeatureStore, features: object, rows: list[dict[str, object]], error: type, message: str
+    applied: FeatureStore,
+    features: object,
+    rows: list[dict[str, object]],
+    error: type,
+    message: str,
 ) -> None:
     with pytest.raises(error, match=message):
         applied.get_online_features(features, rows)  # type: ignore[arg-type]
@@ -173,7 +199,9 @@ def test_numpy_integer_keys_work(applied: FeatureStore) -> None:
 
     applied.push(
         "movie_stats",
-        pd.DataFrame({"movie_id": [5], "title": ["Heat"], "rating_count": [1], "event_timestamp": [NOW]}),
+        pd.DataFrame(
+            {"movie_id": [5], "title": ["Heat"], "rating_count": [1], "event_timestamp": [NOW]}
+        ),
     )
     response = applied.get_online_features(["movie_stats:title"], [{"movie_id": np.int64(5)}])
     assert response.values["title"] == ["Heat"]
@@ -182,14 +210,20 @@ def test_numpy_integer_keys_work(applied: FeatureStore) -> None:
 def test_earlier_versions_stay_readable_online(applied: FeatureStore, movie: Entity) -> None:
     applied.push(
         "movie_stats",
-        pd.DataFrame({"movie_id": [5], "title": ["Heat"], "rating_count": [1], "event_timestamp": [NOW]}),
+        pd.DataFrame(
+            {"movie_id": [5], "title": ["Heat"], "rating_count": [1], "event_timestamp": [NOW]}
+        ),
     )
     v2 = FeatureView("movie_stats", [movie], [Field("movie_id", Int64), Field("title", Int64)])
     assert applied.apply([v2]).breaking
-    applied.push("movie_stats", pd.DataFrame({"movie_id": [5], "title": [42], "event_timestamp": [NOW]}))
+    applied.push(
+        "movie_stats", pd.DataFrame({"movie_id": [5], "title": [42], "event_timestamp": [NOW]})
+    )
     response = applied.get_online_features(
         ["movie_stats:title", "movie_stats@v1:title"], [{"movie_id": 5}], full_feature_names=True
     )
     assert response.to_dict() == {
-        "movie_id": [5], "movie_stats__title": [42], "movie_stats@v1__title": ["Heat"],
+        "movie_id": [5],
+        "movie_stats__title": [42],
+        "movie_stats@v1__title": ["Heat"],
     }

@@ -43,7 +43,9 @@ def test_an_older_event_never_replaces_a_newer_one(applied: FeatureStore) -> Non
 
 
 def test_latest_row_wins_within_one_push(applied: FeatureStore) -> None:
-    frame = pd.concat([rows("b", NOW), rows("a", NOW - timedelta(days=1)), rows("c", NOW - timedelta(days=2))])
+    frame = pd.concat(
+        [rows("b", NOW), rows("a", NOW - timedelta(days=1)), rows("c", NOW - timedelta(days=2))]
+    )
     applied.push("movie_stats", frame)
     assert online_title(applied) == "b"
 

@@ -95,7 +95,9 @@ def test_breaking_change_keeps_earlier_versions_readable(registry: Registry) -> 
     registry.apply([stats(Field("count", String))])
     versions = registry.list_feature_view_versions("user_stats")
     assert [(v.version, str(v.field("count").dtype)) for v in versions] == [
-        (1, "Int64"), (2, "Float64"), (3, "String"),
+        (1, "Int64"),
+        (2, "Float64"),
+        (3, "String"),
     ]
     assert registry.get_feature_view("user_stats", 1) == v1
     assert registry.get_feature_view("user_stats").version == 3

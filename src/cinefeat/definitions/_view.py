@@ -197,6 +197,11 @@ class FeatureView:
         return self.ttl
 
     @property
+    def ttl_micros(self) -> int:
+        """The ttl in whole microseconds (exact: no float rounding); 0 means no limit."""
+        return self.ttl_delta // timedelta(microseconds=1)
+
+    @property
     def table_name(self) -> str:
         """Storage name of this version: `user_stats__v2`."""
         if self.version is None:

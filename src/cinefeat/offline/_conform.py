@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 
 from cinefeat.definitions import FeatureView
 from cinefeat.errors import SchemaMismatchError
-from cinefeat.offline._frames import UTC_MICROS
+from cinefeat.offline._frames import UTC_MICROS, to_utc_micros
 from cinefeat.types import Array, DType
 
 __all__ = ["conform_to_view", "storage_schema"]
@@ -73,12 +73,10 @@ def _describe(actual: pa.DataType) -> str:
 def _cast_column(column: pa.ChunkedArray, target: pa.DataType) -> pa.ChunkedArray:
     if pa.types.is_dictionary(column.type):
         column = column.cast(column.type.value_type)
-    if pa.types.is_timestamp(column.type) and column.type.tz is None:
-        column = column.cast(pa.timestamp(column.type.unit, tz="UTC"))  # naive means UTC
-    # Nanosecond timestamps are truncated to the microseconds Delta stores; everything else
-    # must cast safely (an out-of-range unsigned integer is an error, not a wrap-around).
-    safe = not pa.types.is_timestamp(target)
-    return column.cast(target, safe=safe)
+    if pa.types.is_timestamp(column.type):
+        return to_utc_micros(column)  # naive means UTC; Delta stores microseconds
+    # Everything else must cast safely: an out-of-range unsigned integer is an error.
+    return column.cast(target)
 
 
 def conform_to_view(view: FeatureView, table: pa.Table, written_at: datetime) -> pa.Table:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
-__all__ = ["UTC_MICROS", "to_arrow_table"]
+__all__ = ["UTC_MICROS", "to_arrow_table", "to_utc_micros"]
 
 UTC_MICROS = pa.timestamp("us", tz="UTC")
 
@@ -39,3 +40,13 @@ def to_arrow_table(frame: Any, what: str = "data") -> pa.Table:
         f"{what} must be a pandas or Polars DataFrame or a pyarrow Table, "
         f"got {type(frame).__name__}"
     )
+
+
+def to_utc_micros(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Timestamps of any unit and zone as UTC microseconds. Naive means UTC. Finer units are
+    floored (toward the past, also before 1970), so a time never moves later than it was."""
+    if column.type.tz is None:
+        column = column.cast(pa.timestamp(column.type.unit, tz="UTC"))
+    if column.type.unit == "ns":
+        column = pc.floor_temporal(column, 1, "microsecond")
+    return column.cast(UTC_MICROS)

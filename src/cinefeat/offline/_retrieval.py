@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from cinefeat.definitions import FeatureView
 from cinefeat.errors import EntityDataFrameError, FeatureNameCollisionError
-from cinefeat.offline._frames import UTC_MICROS
+from cinefeat.offline._frames import to_utc_micros
 from cinefeat.offline._scan import CREATED, TS, quote_ident
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ def _view_relation(request: FeatureRequest) -> str:
     """The view's candidate rows inside the entity time range, with an ordering key of
     (event time, created time): the ASOF join then picks the latest event and, among equal
     events, the latest created row, without a separate de-duplication pass."""
-    ttl_us = int(request.view.ttl_delta.total_seconds() * 1_000_000)
+    ttl_us = request.view.ttl_micros
     lower = f" AND {TS} >= $lo - to_microseconds({ttl_us})" if ttl_us else ""
     order = f"struct_pack(t := {TS}, c := coalesce({CREATED}, '-infinity'::TIMESTAMPTZ))"
     return f"(SELECT *, {order} AS {ORDER} FROM ({request.scan}) WHERE {TS} <= $hi{lower})"
@@ -151,10 +151,7 @@ class RetrievalJob:
         entity = self._entity
         if not self._requests or entity.num_rows == 0:
             return self._attach(entity, None)
-        ts = entity.column(self.entity_timestamp_column)
-        if ts.type.tz is None:
-            ts = ts.cast(pa.timestamp(ts.type.unit, tz="UTC"))  # naive entity times are UTC
-        ts = ts.cast(UTC_MICROS, safe=False)
+        ts = to_utc_micros(entity.column(self.entity_timestamp_column))
         keys = sorted({k for r in self._requests for k in r.view.join_keys})
         probe = pa.table(
             {
@@ -181,7 +178,7 @@ class RetrievalJob:
         selects, joins = [], []
         for i, request in enumerate(self._requests):
             alias = f"f{i}"
-            ttl_us = int(request.view.ttl_delta.total_seconds() * 1_000_000)
+            ttl_us = request.view.ttl_micros
             for feature, name in zip(request.features, request.output_names, strict=True):
                 value = f"{alias}.{quote_ident(feature)}"
                 if ttl_us:

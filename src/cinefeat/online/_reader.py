@@ -77,7 +77,7 @@ class ViewRead:
         self.output_names = tuple(output_names)
         self.coercers = tuple(_key_coercer(f.dtype.name, f.name) for f in view.key_fields)
         self.is_timestamp = tuple(view.field(f).dtype.is_timestamp for f in self.features)
-        self.ttl_us = int(view.ttl_delta.total_seconds() * 1_000_000)
+        self.ttl_us = view.ttl_micros
 
 
 @dataclass(frozen=True)

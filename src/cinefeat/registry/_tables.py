@@ -35,15 +35,22 @@ projects = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
-entities = Table(
-    "cinefeat_entities",
-    metadata,
-    Column("project", String(255), primary_key=True),
-    Column("name", String(255), primary_key=True),
-    Column("spec", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-)
+
+def _spec_table(name: str, *extra: Column[object]) -> Table:
+    """A table of definitions keyed by (project, name, *extra keys), each a JSON spec."""
+    return Table(
+        name,
+        metadata,
+        Column("project", String(255), primary_key=True),
+        Column("name", String(255), primary_key=True),
+        *extra,
+        Column("spec", Text, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("updated_at", DateTime(timezone=True), nullable=False),
+    )
+
+
+entities = _spec_table("cinefeat_entities")
 
 # The live views: name -> current version. Removed views lose this row but keep their versions.
 feature_views = Table(
@@ -56,26 +63,11 @@ feature_views = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
-feature_view_versions = Table(
-    "cinefeat_feature_view_versions",
-    metadata,
-    Column("project", String(255), primary_key=True),
-    Column("name", String(255), primary_key=True),
-    Column("version", Integer, primary_key=True),
-    Column("spec", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+feature_view_versions = _spec_table(
+    "cinefeat_feature_view_versions", Column("version", Integer, primary_key=True)
 )
 
-feature_services = Table(
-    "cinefeat_feature_services",
-    metadata,
-    Column("project", String(255), primary_key=True),
-    Column("name", String(255), primary_key=True),
-    Column("spec", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-)
+feature_services = _spec_table("cinefeat_feature_services")
 
 # Materialization progress per view version: event time reached and the Delta version read.
 watermarks = Table(

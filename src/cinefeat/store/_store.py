@@ -78,13 +78,14 @@ class FeatureStore:
 
     # -- registry -------------------------------------------------------------------------
 
-    def _registry(self) -> RegistrySnapshot:
-        """The cached registry snapshot, re-read when another process changed the registry
-        (checked at most every registry.cache_ttl_seconds)."""
+    def _registry(self, fresh: bool = False) -> RegistrySnapshot:
+        """The cached registry snapshot, re-read when another process changed the registry.
+        Online reads check for changes at most every registry.cache_ttl_seconds; writes and
+        offline work (`fresh=True`) check every time, which costs one small query."""
         now = time.monotonic()
         if self._snapshot is None:
             self.refresh_registry()
-        elif now - self._snapshot_checked > self.config.registry.cache_ttl_seconds:
+        elif fresh or now - self._snapshot_checked > self.config.registry.cache_ttl_seconds:
             self._snapshot_checked = now
             if self.registry.serial() != self._snapshot.serial:
                 self.refresh_registry()
@@ -158,7 +159,9 @@ class FeatureStore:
     def _view(self, view: FeatureView | str) -> FeatureView:
         if isinstance(view, FeatureView) and view.version is not None:
             return view
-        return self.get_feature_view(view if isinstance(view, str) else view.name)
+        name = view if isinstance(view, str) else view.name
+        current = self._registry(fresh=True).feature_views.get(name)
+        return current if current is not None else self.registry.get_feature_view(name)
 
     # -- offline --------------------------------------------------------------------------
 
@@ -185,7 +188,7 @@ class FeatureStore:
         Arrow, with join keys and an `event_timestamp` column). `table_versions` pins the Delta
         version read per view table (as recorded in a previous job's `.table_versions`)."""
         entity = to_arrow_table(entity_df, "entity_df")
-        snapshot = self._registry()
+        snapshot = self._registry(fresh=True)
         resolved, order = resolve_features(
             snapshot, self.registry.get_feature_view, features, full_feature_names
         )
@@ -239,7 +242,7 @@ class FeatureStore:
         )
 
     def _online_views(self, names: Sequence[str] | None) -> list[FeatureView]:
-        views = self._registry().feature_views
+        views = self._registry(fresh=True).feature_views
         if names is None:
             return [v for v in views.values() if v.online]
         return [self.get_feature_view(name) for name in names]

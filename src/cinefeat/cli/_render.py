@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
-from cinefeat.definitions import FeatureView
-from cinefeat.materialize import MaterializationResult
-from cinefeat.online import OnlineResponse
-from cinefeat.registry import RegistryDiff
+if TYPE_CHECKING:  # at run time these arrive as arguments; importing them would cost ~0.5 s
+    from cinefeat.definitions import FeatureView
+    from cinefeat.materialize import MaterializationResult
+    from cinefeat.online import OnlineResponse
+    from cinefeat.registry import RegistryDiff
 
 __all__ = [
     "describe_ttl",

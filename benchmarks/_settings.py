@@ -1,0 +1,88 @@
+"""Sizes and repetitions of a benchmark run (full or --quick), and where files go."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from cinefeat.sources import SyntheticConfig
+
+__all__ = [
+    "BENCH_DIR",
+    "DATA_DIR",
+    "FEATURES",
+    "MOVIE_FEATURES",
+    "PROJECT_ROOT",
+    "RESULTS_DIR",
+    "USER_FEATURES",
+    "Settings",
+    "settings_for",
+]
+
+BENCH_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = BENCH_DIR.parent
+DATA_DIR = BENCH_DIR / ".data"
+RESULTS_DIR = BENCH_DIR / "results"
+
+STAT_FEATURES = ("rating_count", "avg_rating", "ratings_1d", "avg_rating_1d", "max_rating")
+USER_FEATURES = tuple(f"user_stats:{name}" for name in STAT_FEATURES)
+MOVIE_FEATURES = tuple(f"movie_stats:{name}" for name in STAT_FEATURES)
+FEATURES = (*USER_FEATURES, *MOVIE_FEATURES)  # all 10 features of the two views
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that differs between a full and a quick run."""
+
+    name: str  # "full" or "quick"
+    synthetic: SyntheticConfig
+    large_entity_rows: int  # historical benchmark 1 (1,000,000 in the issue)
+    small_entity_rows: int  # historical benchmark 2 (100,000 in the issue)
+    entity_seed: int
+    runs: int  # fresh-process repetitions per historical/materialize measurement (median)
+    cli_runs: int  # whole-process repetitions for import / apply (median)
+    online_calls: int  # timed get_online_features calls per variant (1 entity)
+    online_batch_calls: int  # timed calls per variant (100 entities)
+    online_batch_size: int
+
+    @property
+    def quick(self) -> bool:
+        return self.name == "quick"
+
+
+FULL = Settings(
+    name="full",
+    synthetic=SyntheticConfig(
+        n_users=10_000, n_movies=5_000, days=365, popularity_exponent=0.75, seed=42
+    ),
+    large_entity_rows=1_000_000,
+    small_entity_rows=100_000,
+    entity_seed=7,
+    runs=3,
+    cli_runs=5,
+    online_calls=5_000,
+    online_batch_calls=2_000,
+    online_batch_size=100,
+)
+
+QUICK = Settings(
+    name="quick",
+    synthetic=SyntheticConfig(
+        n_users=1_000, n_movies=500, days=90, popularity_exponent=0.75, seed=42
+    ),
+    large_entity_rows=10_000,
+    small_entity_rows=1_000,
+    entity_seed=7,
+    runs=1,
+    cli_runs=2,
+    online_calls=2_000,
+    online_batch_calls=300,
+    online_batch_size=100,
+)
+
+
+def settings_for(quick: bool, runs: int | None = None) -> Settings:
+    from dataclasses import replace
+
+    chosen = QUICK if quick else FULL
+    return chosen if runs is None else replace(chosen, runs=runs, cli_runs=max(runs, 1))

@@ -11,6 +11,7 @@ import shutil
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from rich.console import Console
@@ -83,7 +84,8 @@ def _took(console: Console, started: float) -> None:
     console.print(f"[dim]({time.perf_counter() - started:.2f} s)[/]")
 
 
-def run_demo(repo: Path = Path("demo_repo"), console: Console | None = None) -> None:
+def run_demo(repo: Path = Path("demo_repo"), console: Console | None = None) -> dict[str, Any]:
+    """Run the demo in `repo` (replaced if it exists); returns the numbers it printed."""
     console = console or Console()
     shutil.rmtree(repo, ignore_errors=True)
     repo.mkdir(parents=True)
@@ -165,6 +167,14 @@ def run_demo(repo: Path = Path("demo_repo"), console: Console | None = None) -> 
         f"`cinefeat features list --repo {repo}`."
     )
     store.close()
+    return {
+        "events": events.height,
+        "training_rows": training.height,
+        "training_fill": dict(zip(job.feature_names, filled, strict=True)),
+        "materialized": {r.view: (r.rows_read, r.rows_written) for r in results},
+        "lookup": response.to_dict(),
+        "cache": stats,
+    }
 
 
 if __name__ == "__main__":

@@ -101,21 +101,30 @@ def materialization_table(results: list[MaterializationResult]) -> Table:
     return table
 
 
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
 def lookup_table(response: OnlineResponse) -> Table:
+    """One row per feature, one column per entity: lookups have few entities, many features."""
     table = Table(title="online features", title_justify="left")
-    for key in response.join_keys:
-        table.add_column(key)
-    for name in response.feature_names:
-        table.add_column(name)
-    n_rows = len(next(iter(response.join_keys.values()), []))
+    table.add_column("feature", no_wrap=True)
+    keys = list(response.join_keys)
+    n_rows = len(response.join_keys[keys[0]]) if keys else 0
     for i in range(n_rows):
-        cells: list[Any] = [str(values[i]) for values in response.join_keys.values()]
-        for name in response.feature_names:
-            value = response.values[name][i]
+        table.add_column(", ".join(f"{k}={response.join_keys[k][i]}" for k in keys))
+    for name in response.feature_names:
+        cells = []
+        for i in range(n_rows):
             status = response.statuses[name][i]
             stamp = response.event_timestamps[name][i]
-            when = f"\n[dim]{stamp.isoformat()}[/]" if stamp else ""
-            shown = str(value) if status.value == "PRESENT" else f"[yellow]{status.value}[/]"
+            if status.value == "PRESENT":
+                shown = _cell(response.values[name][i])
+            else:
+                shown = f"[yellow]{status.value}[/]"
+            when = f"\n[dim]{stamp:%Y-%m-%d %H:%M}[/]" if stamp else ""
             cells.append(f"{shown}{when}")
-        table.add_row(*cells)
+        table.add_row(name, *cells)
     return table

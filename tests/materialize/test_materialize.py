@@ -117,3 +117,16 @@ def test_materialized_values_carry_event_times_and_statuses(counts: FeatureStore
     response = counts.get_online_features(["counts:n"], [{"user_id": 1}, {"user_id": 7}])
     assert response.event_timestamps["n"] == [at(1), None]
     assert response.statuses["n"] == [FieldStatus.PRESENT, FieldStatus.NOT_FOUND]
+
+
+def test_an_explicit_range_does_not_hide_late_rows_from_incremental_runs(
+    counts: FeatureStore,
+) -> None:
+    write(counts, [(1, 10, at(1))])
+    counts.materialize_incremental(at(10))
+    write(counts, [(2, 20, at(2))])  # late: older than the watermark
+    counts.materialize(at(20), at(30))  # a range that does not cover it
+    assert online(counts, 2) == [None]
+    (result,) = counts.materialize_incremental(at(30))
+    assert result.rows_read == 1
+    assert online(counts, 1, 2) == [10, 20]

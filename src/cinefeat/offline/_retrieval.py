@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -20,7 +19,7 @@ import pyarrow.compute as pc
 from cinefeat.definitions import FeatureView
 from cinefeat.errors import EntityDataFrameError, FeatureNameCollisionError
 from cinefeat.offline._frames import to_utc_micros
-from cinefeat.offline._scan import CREATED, TS, quote_ident
+from cinefeat.offline._scan import CREATED, TS, connect, quote_ident
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -117,7 +116,6 @@ class RetrievalJob:
         entity_table: pa.Table,
         requests: Sequence[FeatureRequest],
         table_versions: dict[str, int | None],
-        connection: duckdb.DuckDBPyConnection,
         output_order: Sequence[str] | None = None,
     ) -> None:
         self.entity_timestamp_column = entity_timestamp_column(entity_table)
@@ -127,7 +125,6 @@ class RetrievalJob:
         self._entity = entity_table
         self._requests = tuple(requests)
         self.table_versions = dict(table_versions)
-        self._connection = connection
         self._result: pa.Table | None = None
         self.feature_names = list(output_order or [n for r in requests for n in r.output_names])
 
@@ -162,16 +159,16 @@ class RetrievalJob:
         )
         bounds = pc.min_max(ts)
         lo, hi = bounds["min"].as_py(), bounds["max"].as_py()
-        con = self._connection
-        con.register("cf_entity", probe)
+        if lo is None:  # every entity timestamp is null: nothing can match
+            return self._attach(entity, None)
+        sql = self._sql()
+        params = {"lo": lo, "hi": hi} if "$lo" in sql else {"hi": hi}
+        con = connect()
         try:
-            if lo is None:  # every entity timestamp is null: nothing can match
-                return self._attach(entity, None)
-            sql = self._sql()
-            params = {"lo": lo, "hi": hi} if "$lo" in sql else {"hi": hi}
+            con.register("cf_entity", probe)  # zero-copy: DuckDB scans the Arrow buffers
             features = con.sql(sql, params=params).to_arrow_table()
         finally:
-            con.unregister("cf_entity")
+            con.close()
         return self._attach(entity, features)
 
     def _sql(self) -> str:

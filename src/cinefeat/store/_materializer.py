@@ -60,11 +60,45 @@ class Materializer:
         assert view.version is not None
         if not view.online:
             return _skipped(view, start, end, "not an online view (online=False)")
-        connection = connect()
         snapshot = self.offline.snapshot(view) if view.is_managed else None
-        window, skip = self._window(view, start, end, snapshot)
+        previous = self.registry.get_watermark(view.name, view.version)
+        window, skip = self._window(view, start, end, snapshot, previous)
         if skip is not None:
             return _skipped(view, window.start, end, skip, snapshot)
+        connection = connect()
+        try:
+            relation, params = self._relation(view, window, snapshot, connection)
+            task = None if bar is None else bar.add_task(f"{view.name} v{view.version}")
+            rows_read, rows_written = write_latest_rows(
+                connection,
+                latest_rows_sql(view, relation),
+                params,
+                view,
+                self.online,
+                on_chunk=None if bar is None else (lambda n: bar.advance(task, n)),
+            )
+        finally:
+            connection.close()
+        if bar is not None:
+            bar.update(task, total=rows_written, completed=rows_written)
+        if self.cache is not None:
+            self.cache.invalidate({view.table_name})
+        # Only now, with the online writes committed, may the watermark move.
+        self.registry.set_watermark(
+            view.name, view.version, _next_watermark(start, end, snapshot, previous)
+        )
+        delta_version = None if snapshot is None else snapshot.delta_version
+        return MaterializationResult(
+            view.name, view.table_name, window.start, end, rows_read, rows_written, delta_version
+        )
+
+    def _relation(
+        self,
+        view: FeatureView,
+        window: MaterializationWindow,
+        snapshot: TableSnapshot | None,
+        connection: Any,
+    ) -> tuple[str, dict[str, object]]:
         features = view.feature_names
         all_rows = scan_sql(
             view, features, snapshot=snapshot, repo_path=self.repo_path, connection=connection
@@ -75,30 +109,7 @@ class Materializer:
                 snapshot.table, snapshot.delta_version, window.late_files, snapshot.columns
             )
             late_rows = scan_sql(view, features, snapshot=late)
-        relation, params = window_relation(window, all_rows, late_rows)
-        task = None
-        if bar is not None:
-            task = bar.add_task(f"{view.name} v{view.version}", total=None)
-        rows_read, rows_written = write_latest_rows(
-            connection,
-            latest_rows_sql(view, relation),
-            params,
-            view,
-            self.online,
-            on_chunk=None if bar is None else (lambda n: bar.advance(task, n)),
-        )
-        if bar is not None:
-            bar.update(task, total=rows_written, completed=rows_written)
-        if self.cache is not None:
-            self.cache.invalidate({view.table_name})
-        # Only now, with the online writes committed, may the watermark move.
-        previous = self.registry.get_watermark(view.name, view.version)
-        mark = end if previous is None else max(end, previous.event_time)
-        delta_version = None if snapshot is None else snapshot.delta_version
-        self.registry.set_watermark(view.name, view.version, Watermark(mark, delta_version))
-        return MaterializationResult(
-            view.name, view.table_name, window.start, end, rows_read, rows_written, delta_version
-        )
+        return window_relation(window, all_rows, late_rows)
 
     def _window(
         self,
@@ -106,11 +117,10 @@ class Materializer:
         start: datetime | None,
         end: datetime,
         snapshot: TableSnapshot | None,
+        mark: Watermark | None,
     ) -> tuple[MaterializationWindow, str | None]:
         if start is not None:
             return MaterializationWindow(start, end, start_inclusive=True), None
-        assert view.version is not None
-        mark = self.registry.get_watermark(view.name, view.version)
         if mark is None:
             ttl = view.ttl_delta
             first = end - ttl if ttl else None
@@ -128,6 +138,21 @@ class Materializer:
         if end <= mark.event_time and not late:
             return window, f"up to date (watermark {mark.event_time.isoformat()})"
         return window, None
+
+
+def _next_watermark(
+    start: datetime | None,
+    end: datetime,
+    snapshot: TableSnapshot | None,
+    previous: Watermark | None,
+) -> Watermark:
+    """An incremental run has seen every row up to `end` in every file of `snapshot`. An
+    explicit range has not (rows before `start` may be missing), so it keeps the Delta version
+    of the last incremental run: later files are then re-checked for late rows, never skipped."""
+    moment = end if previous is None else max(end, previous.event_time)
+    if start is None:
+        return Watermark(moment, None if snapshot is None else snapshot.delta_version)
+    return Watermark(moment, None if previous is None else previous.delta_version)
 
 
 def _skipped(

@@ -46,13 +46,16 @@ def push_rows(store: FeatureStore, view: FeatureView, table: pa.Table, to: str) 
         store.offline_store.write(view, conformed)
     if to in ("online", "online_and_offline") and conformed.num_rows:
         connection = connect()
-        connection.register("cf_pushed", conformed)
-        write_latest_rows(
-            connection,
-            latest_rows_sql(view, _relation(view, "cf_pushed")),
-            {},
-            view,
-            store.online_store,
-        )
+        try:
+            connection.register("cf_pushed", conformed)
+            write_latest_rows(
+                connection,
+                latest_rows_sql(view, _relation(view, "cf_pushed")),
+                {},
+                view,
+                store.online_store,
+            )
+        finally:
+            connection.close()
         if store.cache is not None:
             store.cache.invalidate({view.table_name})

@@ -192,20 +192,27 @@ class FeatureStore:
         resolved, order = resolve_features(
             snapshot, self.registry.get_feature_view, features, full_feature_names
         )
-        connection = connect()
         requests, versions = [], {}
         pins = dict(table_versions or {})
-        for group in resolved:
-            view = group.view
-            snap = None
-            if view.is_managed:
-                snap = self.offline_store.snapshot(view, pins.get(view.table_name))
-                versions[view.table_name] = snap.delta_version
-            scan = scan_sql(
-                view, group.features, snapshot=snap, repo_path=self.repo_path, connection=connection
-            )
-            requests.append(FeatureRequest(view, group.features, group.output_names, scan))
-        return RetrievalJob(entity, requests, versions, connection, output_order=order)
+        connection = connect()  # only to inspect FileSource schemas; the job opens its own
+        try:
+            for group in resolved:
+                view = group.view
+                snap = None
+                if view.is_managed:
+                    snap = self.offline_store.snapshot(view, pins.get(view.table_name))
+                    versions[view.table_name] = snap.delta_version
+                scan = scan_sql(
+                    view,
+                    group.features,
+                    snapshot=snap,
+                    repo_path=self.repo_path,
+                    connection=connection,
+                )
+                requests.append(FeatureRequest(view, group.features, group.output_names, scan))
+        finally:
+            connection.close()
+        return RetrievalJob(entity, requests, versions, output_order=order)
 
     # -- materialization ------------------------------------------------------------------
 

@@ -28,6 +28,18 @@ def test_save_and_get_latest_values(tmp_path: Path) -> None:
     assert fs.store.get_feature_view("movie_popularity").version == 1  # extended, not replaced
 
 
+def test_saving_some_columns_keeps_the_others(tmp_path: Path) -> None:
+    fs = SimpleFeatureStore(tmp_path)
+    both = pd.DataFrame({"movie_id": [1, 2], "rating": [4.5, 3.0], "popularity": [7.0, 8.0]})
+    fs.save_features("movie", {"movie_scores": both})
+    fs.save_features(
+        "movie", {"movie_scores": pd.DataFrame({"movie_id": [1], "popularity": [9.0]})}
+    )
+    got = fs.get_features(["movie_scores"], entity_ids=[1, 2])
+    assert got["rating"].tolist() == [4.5, 3.0]
+    assert got["popularity"].tolist() == [9.0, 8.0]
+
+
 def test_feature_names_and_cache_stats(tmp_path: Path) -> None:
     fs = SimpleFeatureStore(tmp_path)
     fs.save_features(

@@ -22,6 +22,8 @@ def test_minimal_config_gets_embedded_defaults(tmp_path: Path) -> None:
 def test_registry_accepts_a_path_or_a_url() -> None:
     config = parse_config({"project": "p", "registry": "postgresql+psycopg://u@h/db"})
     assert config.registry.url(Path("/x")) == "postgresql+psycopg://u@h/db"
+    plain = parse_config({"project": "p", "registry": "postgresql://u@h/db"})
+    assert plain.registry.url(Path("/x")) == "postgresql+psycopg://u@h/db"  # psycopg 3 driver
     config = parse_config({"project": "p", "registry": {"path": "/abs/reg.db"}})
     assert config.registry.url(Path("/x")) == "sqlite:////abs/reg.db"
 

@@ -50,5 +50,21 @@ def test_two_different_objects_with_one_name_are_an_error(tmp_path: Path) -> Non
 
 def test_definition_errors_name_the_file(tmp_path: Path) -> None:
     (tmp_path / "bad.py").write_text('from cinefeat import Entity\nEntity("no good")\n')
-    with pytest.raises(DefinitionError, match="bad.py: Entity name 'no good' is invalid"):
+    with pytest.raises(DefinitionError, match="bad.py:2: Entity name 'no good' is invalid"):
+        load_repo(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("x = 1\ndef broken(:\n", "broken.py:2: SyntaxError"),
+        ("import not_a_module_anywhere\n", "broken.py:1: ModuleNotFoundError"),
+        ("x = 1\nraise RuntimeError('boom')\n", "broken.py:2: RuntimeError: boom"),
+    ],
+)
+def test_any_error_in_a_repo_file_names_the_file_and_line(
+    tmp_path: Path, code: str, message: str
+) -> None:
+    (tmp_path / "broken.py").write_text(code)
+    with pytest.raises(DefinitionError, match=message):
         load_repo(tmp_path)

@@ -24,7 +24,7 @@ from cinefeat.errors import (
     EntityDataFrameError,
     FeatureNameCollisionError,
     FeatureNotFoundError,
-    MissingExtraError,
+    FrameTypeError,
     SchemaMismatchError,
 )
 from cinefeat.types import Array, Bool, Float32, Float64, Int32, Int64, String, UnixTimestamp
@@ -55,9 +55,9 @@ __all__ = [
     "FileSource",
     "Float32",
     "Float64",
+    "FrameTypeError",
     "Int32",
     "Int64",
-    "MissingExtraError",
     "OnlineResponse",
     "SchemaMismatchError",
     "ServiceFeatures",

@@ -100,15 +100,26 @@ class SimpleFeatureStore:
                 existing = None
             if existing is not None:  # keep fields this frame lacks, so saving extends a view
                 keep = [f for f in existing.schema if f.name not in table.column_names]
-                for field in keep:
-                    table = table.append_column(
-                        field.name, pa.nulls(table.num_rows, field.dtype.to_arrow())
-                    )
+                table = self._with_current_values(existing, table, key, keep)
                 view = FeatureView(name, [entity], [*keep, *schema], description=view.description)
             self.store.apply([entity, view])
             self.store.push(name, table, to="online_and_offline")
             written[name] = table.num_rows
         return written
+
+    def _with_current_values(
+        self, view: FeatureView, table: pa.Table, key: str, fields: list[Field]
+    ) -> pa.Table:
+        """Fill features the frame leaves out with each entity's current values, so saving
+        some columns never blanks the others."""
+        if not fields:
+            return table
+        rows = [{key: value} for value in table.column(key).to_pylist()]
+        current = self.store.get_online_features([f"{view.name}:{f.name}" for f in fields], rows)
+        for field in fields:
+            values = pa.array(current.values[field.name], field.dtype.to_arrow())
+            table = table.append_column(field.name, values)
+        return table
 
     def _columns(self, names: Sequence[str]) -> list[str]:
         refs: list[str] = []

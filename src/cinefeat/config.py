@@ -39,6 +39,9 @@ class RegistryConfig(_Strict):
     cache_ttl_seconds: float = Field(default=5.0, ge=0)
 
     def url(self, repo_path: Path) -> str:
+        if self.path.startswith(("postgresql://", "postgres://")):
+            # SQLAlchemy's default driver is psycopg2; cinefeat[postgres] ships psycopg 3.
+            return "postgresql+psycopg://" + self.path.split("://", 1)[1]
         if "://" in self.path:
             return self.path
         path = Path(self.path).expanduser()

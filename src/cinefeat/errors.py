@@ -9,8 +9,7 @@ __all__ = [
     "EntityDataFrameError",
     "FeatureNameCollisionError",
     "FeatureNotFoundError",
-    "MissingExtraError",
-    "RegistryConflictError",
+    "FrameTypeError",
     "SchemaMismatchError",
 ]
 
@@ -42,16 +41,10 @@ class SchemaMismatchError(CinefeatError, ValueError):
     """Data written to a feature view does not match the view's schema; nothing was written."""
 
 
+class FrameTypeError(CinefeatError, TypeError):
+    """A dataframe argument is not a pandas/Polars DataFrame or an Arrow table, or cannot be
+    converted to Arrow."""
+
+
 class EntityDataFrameError(CinefeatError, ValueError):
     """The entity dataframe given to get_historical_features is unusable."""
-
-
-class RegistryConflictError(CinefeatError):
-    """The registry changed under an operation in a way it cannot reconcile."""
-
-
-class MissingExtraError(CinefeatError, ImportError):
-    """An optional dependency is not installed."""
-
-    def __init__(self, package: str, extra: str) -> None:
-        super().__init__(f"{package} is not installed; run: pip install 'cinefeat[{extra}]'")

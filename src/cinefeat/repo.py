@@ -71,8 +71,10 @@ def load_repo(repo_path: str | Path) -> RepoContents:
             module = importlib.util.module_from_spec(spec)
             try:
                 spec.loader.exec_module(module)
-            except DefinitionError as exc:
-                raise DefinitionError(f"{path.relative_to(repo)}: {exc}") from None
+            except Exception as exc:  # the user's code: report the file, not our traceback
+                kind = "" if isinstance(exc, DefinitionError) else f"{type(exc).__name__}: "
+                line = _failing_line(exc, path)
+                raise DefinitionError(f"{path.relative_to(repo)}{line}: {kind}{exc}") from None
             for value in vars(module).values():
                 if (
                     not isinstance(value, Entity | FeatureView | FeatureService)
@@ -98,3 +100,16 @@ def load_repo(repo_path: str | Path) -> RepoContents:
     finally:
         sys.path.remove(str(repo))
     return contents
+
+
+def _failing_line(exc: Exception, path: Path) -> str:
+    """`:LINE` of the deepest frame of `exc` inside `path` (SyntaxErrors carry their own)."""
+    if isinstance(exc, SyntaxError) and exc.lineno:
+        return f":{exc.lineno}"
+    line = ""
+    traceback = exc.__traceback__
+    while traceback is not None:
+        if traceback.tb_frame.f_code.co_filename == str(path):
+            line = f":{traceback.tb_lineno}"
+        traceback = traceback.tb_next
+    return line

@@ -130,6 +130,7 @@ def test_write_offline_command(tmp_path: Path) -> None:
         (["materialize", "yesterday", "now"], 2, "is not a time"),
         (["get-online", "-e", "user_id=1"], 2, "give --feature"),
         (["features", "describe", "ghost"], 1, "feature view 'ghost' is not in the registry"),
+        (["write-offline", "user_stats", "nope.parquet"], 1, "nope.parquet"),
     ],
 )
 def test_errors_are_messages_not_tracebacks(

@@ -166,3 +166,22 @@ def test_specs_round_trip() -> None:
     assert Entity.from_spec(entity.to_spec()) == entity
     service = FeatureService("s", [fv[["g"]]], description="x")
     assert FeatureService.from_spec(service.to_spec()) == service
+
+
+def test_internal_column_names_are_reserved() -> None:
+    with pytest.raises(DefinitionError, match="must not start with '__'"):
+        Field("__cf_ts", Int64)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"view": "bad name", "features": ("a",)}, "FeatureView name 'bad name' is invalid"),
+        ({"view": "v", "features": ()}, "features must name at least one feature"),
+        ({"view": "v", "features": ("a",), "version": 0}, "version must be a positive integer"),
+    ],
+)
+def test_service_features_validate(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(DefinitionError, match=message):
+        ServiceFeatures(**kwargs)  # type: ignore[arg-type]
+    assert ServiceFeatures("v", "a").features == ("a",)  # type: ignore[arg-type]

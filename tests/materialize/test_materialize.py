@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from cinefeat import Entity, FeatureStore, FeatureView, Field
-from cinefeat import materialize as materialize_module
+from cinefeat.materialize import _sql as materialize_sql
 from cinefeat.online import FieldStatus
 from cinefeat.types import Int64
 from tests.helpers import at
@@ -104,7 +104,7 @@ def test_offline_only_views_are_skipped(store: FeatureStore) -> None:
 def test_chunked_writes_give_the_same_result(
     counts: FeatureStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(materialize_module, "CHUNK_ROWS", 7)
+    monkeypatch.setattr(materialize_sql, "CHUNK_ROWS", 7)
     write(counts, [(u, u * 10 + d, at(d)) for u in range(100) for d in range(3)])
     (result,) = counts.materialize(at(0), at(5))
     assert (result.rows_read, result.rows_written) == (300, 100)
@@ -130,3 +130,38 @@ def test_an_explicit_range_does_not_hide_late_rows_from_incremental_runs(
     (result,) = counts.materialize_incremental(at(30))
     assert result.rows_read == 1
     assert online(counts, 1, 2) == [10, 20]
+
+
+def test_an_explicit_range_after_a_gap_keeps_the_watermark(counts: FeatureStore) -> None:
+    write(counts, [(1, 10, at(1))])
+    counts.materialize_incremental(at(2))
+    write(counts, [(2, 20, at(4))])  # between the watermark and the explicit range
+    counts.materialize(at(5), at(6))
+    mark = counts.registry.get_watermark("counts", 1)
+    assert mark is not None and mark.event_time == at(2)
+    counts.materialize_incremental(at(7))
+    assert online(counts, 1, 2) == [10, 20]
+
+
+def test_removing_and_readding_a_view_loads_it_again(counts: FeatureStore) -> None:
+    write(counts, [(1, 10, at(1))])
+    counts.materialize_incremental(at(2))
+    view = counts.get_feature_view("counts")
+    counts.apply([], prune=True)
+    assert counts.registry.get_watermark("counts", 1) is None
+    counts.apply([view])  # unchanged: the same version (and Delta table) comes back
+    assert counts.get_feature_view("counts").version == 1
+    (result,) = counts.materialize_incremental(at(2))
+    assert result.rows_written == 1
+    assert online(counts, 1) == [10]
+
+
+def test_teardown_forgets_watermarks_and_cached_values(counts: FeatureStore) -> None:
+    write(counts, [(1, 10, at(1))])
+    counts.materialize_incremental(at(2))
+    assert online(counts, 1) == [10]  # now cached
+    counts.teardown()
+    assert online(counts, 1) == [None]
+    (result,) = counts.materialize_incremental(at(2))
+    assert result.rows_written == 1
+    assert online(counts, 1) == [10]

@@ -80,6 +80,12 @@ class ViewBackend:
             self.store.write_offline(name, frame)
             return
         frame = frame.rename(columns={"event_timestamp": "ts", "created_timestamp": "created"})
+        declared = self.store.get_feature_view(name).created_column
+        if declared is not None and declared not in frame.columns:
+            # Files must hold every column the view declares; rows without one carry nulls.
+            frame = frame.assign(
+                **{declared: pd.Series([None] * len(frame), dtype="datetime64[us, UTC]")}
+            )
         count = self._written.get(name, 0)
         self._written[name] = count + 1
         path = self.root / "sources" / name / f"part-{count:04d}.parquet"

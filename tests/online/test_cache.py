@@ -29,19 +29,35 @@ def title(store: FeatureStore, movie_id: int = 1) -> object:
 
 def test_lru_with_ttl_and_stats() -> None:
     cache = OnlineCache(max_entries=2, ttl_seconds=0.2)
-    cache.put("t", (1,), "a")
-    cache.put("t", (2,), "b")
+    cache.put("t", (1,), "a", cache.epoch("t"))
+    cache.put("t", (2,), "b", cache.epoch("t"))
     assert cache.get("t", (1,)) == "a"  # (1,) is now the most recent
-    cache.put("t", (3,), "c")  # evicts (2,)
+    cache.put("t", (3,), "c", cache.epoch("t"))  # evicts (2,)
     assert cache.get("t", (2,)) is CACHE_MISS
     stats = cache.stats()
     assert (stats.hits, stats.misses, stats.evictions, stats.size) == (1, 1, 1, 2)
     assert stats.hit_rate == 0.5
     time.sleep(0.25)
     assert cache.get("t", (1,)) is CACHE_MISS  # expired
-    cache.put("u", (1,), "x")
+    cache.put("u", (1,), "x", cache.epoch("u"))
     cache.invalidate({"t"})
     assert cache.get("u", (1,)) == "x" and cache.stats().size == 1
+
+
+def test_a_row_read_before_an_invalidation_is_not_cached() -> None:
+    cache = OnlineCache(max_entries=10, ttl_seconds=60)
+    epoch = cache.epoch("t")  # a reader is about to read the store...
+    cache.invalidate({"t"})  # ...a write lands meanwhile...
+    cache.put("t", (1,), "stale", epoch)  # ...so what it read may be stale
+    assert cache.get("t", (1,)) is CACHE_MISS
+    epoch = cache.epoch("t")
+    cache.invalidate({"other"})  # other tables do not matter
+    cache.put("t", (1,), "fresh", epoch)
+    assert cache.get("t", (1,)) == "fresh"
+    epoch = cache.epoch("t")
+    cache.invalidate()  # everything
+    cache.put("t", (2,), "stale", epoch)
+    assert cache.get("t", (2,)) is CACHE_MISS
 
 
 def test_hits_misses_and_invalidation_on_push(applied: FeatureStore) -> None:

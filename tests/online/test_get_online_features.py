@@ -194,6 +194,20 @@ def test_bad_requests_name_the_problem(
         applied.get_online_features(features, rows)  # type: ignore[arg-type]
 
 
+def test_offline_only_views_are_refused_online(store: FeatureStore) -> None:
+    from cinefeat import CinefeatError
+
+    view = FeatureView(
+        "hist",
+        [Entity("user", ["user_id"])],
+        [Field("user_id", Int64), Field("n", Int64)],
+        online=False,
+    )
+    store.apply([view])
+    with pytest.raises(CinefeatError, match=r"\['hist'\] are offline only"):
+        store.get_online_features(["hist:n"], [{"user_id": 1}])
+
+
 def test_numpy_integer_keys_work(applied: FeatureStore) -> None:
     import numpy as np
 

@@ -165,3 +165,39 @@ def test_watermarks(registry: Registry) -> None:
     registry.set_watermark("user_stats", 1, Watermark(at(5), 6))
     assert registry.get_watermark("user_stats", 1) == Watermark(at(5), 6)
     assert registry.get_watermark("user_stats", 2) is None
+
+
+def test_file_source_changes(registry: Registry) -> None:
+    registry.apply([stats(Field("count", Int64), source=FileSource("a.parquet", "ts"))])
+    moved = registry.apply([stats(Field("count", Int64), source=FileSource("b.parquet", "ts"))])
+    (change,) = [c for c in moved.changes if c.kind == "feature_view"]
+    assert (change.breaking, change.reasons) == (False, ("source path changed",))
+    retimed = registry.apply([stats(Field("count", Int64), source=FileSource("b.parquet", "t2"))])
+    (change,) = [c for c in retimed.changes if c.kind == "feature_view"]
+    assert change.breaking and change.new_version == 2
+
+
+def test_opening_does_not_wait_for_the_write_lock(tmp_path: Path) -> None:
+    import sqlite3
+    import time
+
+    url = f"sqlite:///{tmp_path}/registry.db"
+    Registry(url, "proj").apply([stats(Field("count", Int64))])
+    blocker = sqlite3.connect(tmp_path / "registry.db", isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # another process in the middle of an apply
+    try:
+        started = time.perf_counter()
+        registry = Registry(url, "proj")
+        assert "user_stats" in registry.snapshot().feature_views
+        assert time.perf_counter() - started < 1.0
+    finally:
+        blocker.execute("ROLLBACK")
+
+
+def test_describe_shows_new_versions_only() -> None:
+    from cinefeat.registry import ObjectChange
+
+    assert ObjectChange("feature_view", "v", "update", False, ("ttl changed",), 1).describe() == (
+        "~ feature_view v: ttl changed"
+    )
+    assert "-> v2 [BREAKING]" in ObjectChange("feature_view", "v", "update", True, (), 2).describe()

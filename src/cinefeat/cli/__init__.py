@@ -94,10 +94,11 @@ def apply(repo: RepoOption = Path(".")) -> None:
         return
     console.print(diff_table(diff, "applied"))
     for change in diff.breaking:
-        if change.kind == "feature_view":
+        if change.kind == "feature_view" and change.new_version:
+            earlier = ", ".join(f"{change.name}@v{v}" for v in range(1, change.new_version))
             console.print(
-                f"[yellow]{change.name}[/] is now v{change.new_version}; "
-                f"earlier versions stay readable as '{change.name}@v1:feature'."
+                f"[yellow]{change.name}[/] is now v{change.new_version}; earlier versions stay "
+                f"readable as {earlier} (e.g. '{change.name}@v1:feature')."
             )
 
 
@@ -262,6 +263,6 @@ def version() -> None:
 def main() -> None:
     try:
         app()
-    except CinefeatError as exc:
+    except (CinefeatError, OSError) as exc:
         errors.print(f"error: {exc}", style="red", highlight=False, markup=False)
         sys.exit(1)

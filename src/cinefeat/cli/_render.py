@@ -34,6 +34,12 @@ def describe_ttl(ttl: timedelta) -> str:
     return f"{days}d {seconds // 3600}h" if days else f"{ttl.total_seconds() / 3600:g}h"
 
 
+def _version_cell(version: int | None, new: bool) -> str:
+    if version is None:
+        return ""
+    return f"v{version}" if new else f"v{version} (kept)"
+
+
 def diff_table(diff: RegistryDiff, title: str) -> Table:
     table = Table(title=title, title_justify="left")
     for column in ("change", "kind", "name", "version", "details"):
@@ -47,7 +53,7 @@ def diff_table(diff: RegistryDiff, title: str) -> Table:
             f"[{style}]{change.change}[/]",
             change.kind,
             change.name,
-            f"v{change.new_version}" if change.new_version else "",
+            _version_cell(change.new_version, change.change == "add" or change.breaking),
             details,
         )
     return table

@@ -12,7 +12,7 @@ __all__ = ["write_example_repo"]
 CONFIG = """\
 # cinefeat repo configuration. Paths are relative to this file's directory.
 project: {project}
-registry: data/registry.db          # or a SQLAlchemy URL, e.g. postgresql://user@host/db
+registry: data/registry.db          # or a URL, e.g. postgresql://user@host/db (cinefeat[postgres])
 offline_store:
   path: data/offline                # Delta tables of managed feature views
 online_store:

@@ -21,6 +21,11 @@ def check_name(kind: str, name: Any, where: str = "") -> str:
             f"{prefix}{kind} name {name!r} is invalid; use letters, digits and underscores, "
             "starting with a letter or underscore"
         )
+    if name.startswith("__"):
+        raise DefinitionError(
+            f"{prefix}{kind} name {name!r} must not start with '__' (reserved for cinefeat's "
+            "internal columns)"
+        )
     if "__" in name and kind != "Field":
         raise DefinitionError(
             f"{prefix}{kind} name {name!r} must not contain '__' "

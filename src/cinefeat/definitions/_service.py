@@ -25,6 +25,20 @@ class ServiceFeatures:
     features: tuple[str, ...]
     version: int | None = None
 
+    def __post_init__(self) -> None:
+        check_name("FeatureView", self.view, "ServiceFeatures")
+        where = f"ServiceFeatures({self.view!r})"
+        features = (self.features,) if isinstance(self.features, str) else tuple(self.features)
+        if not features:
+            raise DefinitionError(f"{where}: features must name at least one feature")
+        for name in features:
+            check_name("Field", name, where)
+        if self.version is not None and (
+            isinstance(self.version, bool) or not isinstance(self.version, int) or self.version < 1
+        ):
+            raise DefinitionError(f"{where}: version must be a positive integer or None")
+        object.__setattr__(self, "features", features)
+
     def refs(self) -> list[str]:
         pin = f"@v{self.version}" if self.version is not None else ""
         return [f"{self.view}{pin}:{name}" for name in self.features]

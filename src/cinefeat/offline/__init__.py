@@ -4,7 +4,8 @@ from cinefeat.offline._conform import conform_to_view, storage_schema
 from cinefeat.offline._delta import DeltaOfflineStore, TableSnapshot, WriteResult
 from cinefeat.offline._frames import UTC_MICROS, to_arrow_table
 from cinefeat.offline._retrieval import FeatureRequest, RetrievalJob, entity_timestamp_column
-from cinefeat.offline._scan import CREATED, TS, connect, quote_ident, scan_sql, sql_string
+from cinefeat.offline._scan import CREATED, TS, connect, scan_sql
+from cinefeat.offline._typecheck import describe_arrow_type, dtype_accepts, key_accepts
 
 __all__ = [
     "CREATED",
@@ -17,10 +18,11 @@ __all__ = [
     "WriteResult",
     "conform_to_view",
     "connect",
+    "describe_arrow_type",
+    "dtype_accepts",
     "entity_timestamp_column",
-    "quote_ident",
+    "key_accepts",
     "scan_sql",
-    "sql_string",
     "storage_schema",
     "to_arrow_table",
 ]

@@ -13,19 +13,9 @@ import pyarrow.compute as pc
 from cinefeat.definitions import FeatureView
 from cinefeat.errors import SchemaMismatchError
 from cinefeat.offline._frames import UTC_MICROS, to_utc_micros
-from cinefeat.types import Array, DType
+from cinefeat.offline._typecheck import describe_arrow_type, dtype_accepts
 
 __all__ = ["conform_to_view", "storage_schema"]
-
-_INT32_OK: tuple[pa.DataType, ...] = (pa.int8(), pa.int16(), pa.int32(), pa.uint8(), pa.uint16())
-_INT: dict[str, tuple[pa.DataType, ...]] = {
-    "Int32": _INT32_OK,
-    "Int64": (*_INT32_OK, pa.int64(), pa.uint32()),
-}
-_FLOAT = {
-    "Float32": (pa.float16(), pa.float32()),
-    "Float64": (pa.float16(), pa.float32(), pa.float64()),
-}
 
 
 def storage_schema(view: FeatureView) -> pa.Schema:
@@ -38,41 +28,9 @@ def storage_schema(view: FeatureView) -> pa.Schema:
     return pa.schema(fields)
 
 
-def _accepts(dtype: DType | Array, actual: pa.DataType) -> bool:
-    """Lossless or conventional widenings only: a string is never a number, a float never an int."""
-    if pa.types.is_null(actual):
-        return True
-    if isinstance(dtype, Array):
-        if not (pa.types.is_list(actual) or pa.types.is_large_list(actual)):
-            return False
-        return _accepts(dtype.inner, actual.value_type)
-    if pa.types.is_dictionary(actual):
-        actual = actual.value_type
-    name = dtype.name
-    if name in _INT:
-        return actual in _INT[name]
-    if name in _FLOAT:
-        return actual in _FLOAT[name] or bool(pa.types.is_integer(actual))
-    checks = {
-        "String": (pa.types.is_string, pa.types.is_large_string, pa.types.is_string_view),
-        "Bool": (pa.types.is_boolean,),
-        "UnixTimestamp": (pa.types.is_timestamp,),
-    }
-    return any(bool(check(actual)) for check in checks.get(name, ()))
-
-
-def _describe(actual: pa.DataType) -> str:
-    """Arrow type names as users know them: pandas' large_string is just a string."""
-    if pa.types.is_large_string(actual) or pa.types.is_string_view(actual):
-        return "string"
-    if pa.types.is_large_list(actual):
-        return f"list<{_describe(actual.value_type)}>"
-    return str(actual)
-
-
 def _cast_column(column: pa.ChunkedArray, target: pa.DataType) -> pa.ChunkedArray:
     if pa.types.is_dictionary(column.type):
-        column = column.cast(column.type.value_type)
+        column = column.cast(column.type.value_type)  # a pandas Categorical, say
     if pa.types.is_timestamp(column.type):
         return to_utc_micros(column)  # naive means UTC; Delta stores microseconds
     # Everything else must cast safely: an out-of-range unsigned integer is an error.
@@ -105,11 +63,12 @@ def conform_to_view(view: FeatureView, table: pa.Table, written_at: datetime) ->
         actual = table.schema.field(name).type
         if name in time_columns:
             if not pa.types.is_timestamp(actual) and not pa.types.is_null(actual):
-                problems.append(f"column {name!r}: expected a timestamp, got {_describe(actual)}")
-        elif not _accepts(expected[name].dtype, actual):
-            problems.append(
-                f"column {name!r}: expected {expected[name].dtype}, got {_describe(actual)}"
-            )
+                problems.append(
+                    f"column {name!r}: expected a timestamp, got {describe_arrow_type(actual)}"
+                )
+        elif not dtype_accepts(expected[name].dtype, actual):
+            shown = describe_arrow_type(actual)
+            problems.append(f"column {name!r}: expected {expected[name].dtype}, got {shown}")
     for name in (*view.join_keys, view.event_timestamp_column):
         if name in present and (nulls := table.column(name).null_count):
             first = pc.index(pc.is_null(table.column(name)), True).as_py()

@@ -6,7 +6,6 @@ Reads can pin a Delta version, which is how a training set is rebuilt exactly.
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,32 +49,37 @@ class DeltaOfflineStore:
         return self.root / view.table_name
 
     def write(self, view: FeatureView, table: pa.Table) -> WriteResult:
-        if not view.is_managed:
-            raise CinefeatError(
-                f"feature view {view.name!r} reads the FileSource {view.source.path!r}"  # type: ignore[union-attr]
-                "; write new rows to those Parquet files, not through cinefeat"
-            )
-        conformed = conform_to_view(view, table, datetime.now(UTC))
+        """Check `table` against the view (see conform_to_view), then append it."""
+        _require_managed(view)
+        return self.write_conformed(view, conform_to_view(view, table, datetime.now(UTC)))
+
+    def write_conformed(self, view: FeatureView, conformed: pa.Table) -> WriteResult:
+        """Append rows already checked by `conform_to_view` (push checks once for both stores).
+        `delta_version` of the result is the table's version right after the commit."""
+        _require_managed(view)
+        existing = self._open(view)
         if conformed.num_rows == 0:
-            return WriteResult(view.name, view.table_name, 0, self.current_version(view))
+            return WriteResult(view.name, view.table_name, 0, _version(existing))
         path = self.table_path(view)
         path.parent.mkdir(parents=True, exist_ok=True)
-        existing = self._open(view)
         # A non-breaking change (a new field) widens the table in the same commit.
         evolve = existing is not None and set(conformed.schema.names) - {
             f.name for f in existing.schema().fields
         }
         write_deltalake(
-            str(path),
+            existing if existing is not None else str(path),
             conformed,
             mode="append",
             schema_mode="merge" if evolve else None,
             name=view.table_name,
             description=view.description or None,
         )
-        return WriteResult(
-            view.name, view.table_name, conformed.num_rows, self.current_version(view)
-        )
+        if existing is None:  # this write created the table
+            return WriteResult(
+                view.name, view.table_name, conformed.num_rows, self.current_version(view)
+            )
+        existing.update_incremental()
+        return WriteResult(view.name, view.table_name, conformed.num_rows, existing.version())
 
     def _open(self, view: FeatureView, version: int | None = None) -> DeltaTable | None:
         path = self.table_path(view)
@@ -121,9 +125,14 @@ class DeltaOfflineStore:
             data = data.append_column(field, pa.nulls(data.num_rows, field.type))
         return data.select(schema.names).cast(schema)
 
-    def history(self, view: FeatureView) -> list[dict[str, object]]:
-        table = self._open(view)
-        return [] if table is None else list(table.history())
 
-    def drop(self, view: FeatureView) -> None:
-        shutil.rmtree(self.table_path(view), ignore_errors=True)
+def _version(table: DeltaTable | None) -> int | None:
+    return None if table is None else int(table.version())
+
+
+def _require_managed(view: FeatureView) -> None:
+    if view.source is not None:
+        raise CinefeatError(
+            f"feature view {view.name!r} reads the FileSource {view.source.path!r}; write new "
+            "rows to those Parquet files, not through cinefeat"
+        )

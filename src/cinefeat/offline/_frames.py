@@ -7,6 +7,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cinefeat.errors import FrameTypeError
+
 __all__ = ["UTC_MICROS", "to_arrow_table", "to_utc_micros"]
 
 UTC_MICROS = pa.timestamp("us", tz="UTC")
@@ -31,12 +33,16 @@ def to_arrow_table(frame: Any, what: str = "data") -> pa.Table:
 
         if isinstance(frame, pd.DataFrame):
             keep_index = any(name is not None for name in frame.index.names)
-            return pa.Table.from_pandas(frame, preserve_index=keep_index)
+            try:
+                return pa.Table.from_pandas(frame, preserve_index=keep_index)
+            except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+                # e.g. an object column mixing strings and numbers
+                raise FrameTypeError(f"{what}: cannot convert to Arrow: {exc}") from None
     if hasattr(frame, "__arrow_c_stream__"):
         return pa.table(frame)
     if isinstance(frame, dict):
         return pa.table(frame)
-    raise TypeError(
+    raise FrameTypeError(
         f"{what} must be a pandas or Polars DataFrame or a pyarrow Table, "
         f"got {type(frame).__name__}"
     )

@@ -19,7 +19,9 @@ import pyarrow.compute as pc
 from cinefeat.definitions import FeatureView
 from cinefeat.errors import EntityDataFrameError, FeatureNameCollisionError
 from cinefeat.offline._frames import to_utc_micros
-from cinefeat.offline._scan import CREATED, TS, connect, quote_ident
+from cinefeat.offline._scan import CREATED, TS, connect
+from cinefeat.offline._typecheck import describe_arrow_type, key_accepts, plain_type
+from cinefeat.sqltext import quote_ident
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -74,13 +76,10 @@ def _check_keys(table: pa.Table, request: FeatureRequest) -> None:
                 f"{request.view.name!r}; its columns are {table.column_names}"
             )
         actual = table.schema.field(key_field.name).type
-        wants_string = key_field.dtype.name == "String"
-        is_string = pa.types.is_string(actual) or pa.types.is_large_string(actual)
-        ok = is_string if wants_string else pa.types.is_integer(actual)
-        if not ok and not pa.types.is_null(actual):
+        if not key_accepts(key_field.dtype, actual):
             raise EntityDataFrameError(
-                f"entity_df column {key_field.name!r} is {actual}, but feature view "
-                f"{request.view.name!r} declares it {key_field.dtype}"
+                f"entity_df column {key_field.name!r} is {describe_arrow_type(actual)}, but "
+                f"feature view {request.view.name!r} declares it {key_field.dtype}"
             )
 
 
@@ -105,6 +104,12 @@ def _view_relation(request: FeatureRequest) -> str:
     lower = f" AND {TS} >= $lo - to_microseconds({ttl_us})" if ttl_us else ""
     order = f"struct_pack(t := {TS}, c := coalesce({CREATED}, '-infinity'::TIMESTAMPTZ))"
     return f"(SELECT *, {order} AS {ORDER} FROM ({request.scan}) WHERE {TS} <= $hi{lower})"
+
+
+def _plain(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Dictionary (pandas Categorical) and view-encoded keys as plain values DuckDB can join."""
+    target = plain_type(column.type)
+    return column if target == column.type else column.cast(target)
 
 
 class RetrievalJob:
@@ -152,7 +157,7 @@ class RetrievalJob:
         keys = sorted({k for r in self._requests for k in r.view.join_keys})
         probe = pa.table(
             {
-                **{k: entity.column(k) for k in keys},
+                **{k: _plain(entity.column(k)) for k in keys},
                 ENTITY_TS: ts,
                 ROW: pa.array(np.arange(entity.num_rows, dtype=np.int64)),
             }
@@ -191,8 +196,10 @@ class RetrievalJob:
                 f"ASOF LEFT JOIN {_view_relation(request)} AS {alias} "
                 f"ON {on} AND e.{ORDER} >= {alias}.{ORDER}"
             )
+        # A row without a time matches nothing (a NULL key never joins).
+        order = f"struct_pack(t := {ENTITY_TS}, c := 'infinity'::TIMESTAMPTZ)"
         entity = (
-            f"(SELECT *, struct_pack(t := {ENTITY_TS}, c := 'infinity'::TIMESTAMPTZ) AS {ORDER} "
+            f"(SELECT *, CASE WHEN {ENTITY_TS} IS NOT NULL THEN {order} END AS {ORDER} "
             "FROM cf_entity)"
         )
         return f"SELECT {', '.join(selects)} FROM {entity} AS e {' '.join(joins)} ORDER BY e.{ROW}"

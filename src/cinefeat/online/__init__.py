@@ -10,24 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from cinefeat.online._cache import CACHE_MISS, CacheStats, OnlineCache
-from cinefeat.online._protocol import (
-    CREATED_US,
-    EVENT_US,
-    VALUES,
-    EntityKey,
-    OnlineRow,
-    OnlineStore,
-)
-from cinefeat.online._reader import OnlineReader, ReadPlan, ViewRead, decode_values
+from cinefeat.online._protocol import EntityKey, OnlineRow, OnlineStore
+from cinefeat.online._reader import OnlineReader, ReadPlan, ViewRead
 from cinefeat.online._response import FieldStatus, OnlineResponse
 from cinefeat.online._sqlite import SqliteOnlineStore
 
 __all__ = [
     "CACHE_MISS",
-    "CREATED_US",
-    "EVENT_US",
     "ONLINE_STORE_TYPES",
-    "VALUES",
     "CacheStats",
     "EntityKey",
     "FieldStatus",
@@ -40,7 +30,6 @@ __all__ = [
     "SqliteOnlineStore",
     "ViewRead",
     "create_online_store",
-    "decode_values",
 ]
 
 ONLINE_STORE_TYPES: dict[str, type[Any]] = {"sqlite": SqliteOnlineStore}

@@ -43,13 +43,20 @@ CACHE_MISS = object()  # what `get` returns when the cache has no entry
 
 class OnlineCache:
     """Entries are keyed by (table, entity key). A miss on an absent entity is cached too, so a
-    hot unknown id does not hit the store every time; writes to the table drop it either way."""
+    hot unknown id does not hit the store every time; writes to the table drop it either way.
+
+    Each table has an epoch that every invalidation bumps. A reader takes the epoch before it
+    reads the store and passes it to `put`: if a write invalidated the table in between, the
+    row it read may be stale and is not cached.
+    """
 
     def __init__(self, max_entries: int, ttl_seconds: float) -> None:
         self.max_entries = max_entries
         self.ttl_seconds = ttl_seconds
         self._entries: OrderedDict[tuple[str, Hashable], tuple[float, Any]] = OrderedDict()
         self._by_table: dict[str, set[tuple[str, Hashable]]] = {}
+        self._epochs: dict[str, int] = {}
+        self._global_epoch = 0
         self._lock = threading.Lock()
         self.hits = self.misses = self.evictions = 0
 
@@ -67,10 +74,17 @@ class OnlineCache:
             self.misses += 1
             return CACHE_MISS
 
-    def put(self, table: str, key: Hashable, value: Any) -> None:
+    def epoch(self, table: str) -> tuple[int, int]:
+        with self._lock:
+            return (self._global_epoch, self._epochs.get(table, 0))
+
+    def put(self, table: str, key: Hashable, value: Any, epoch: tuple[int, int]) -> None:
+        """Cache `value`, unless `table` was invalidated since `epoch` was taken."""
         entry_key = (table, key)
         expires = time.monotonic() + self.ttl_seconds
         with self._lock:
+            if epoch != (self._global_epoch, self._epochs.get(table, 0)):
+                return
             if entry_key in self._entries:
                 self._entries.move_to_end(entry_key)
             self._entries[entry_key] = (expires, value)
@@ -88,10 +102,12 @@ class OnlineCache:
         """Forget every entry of `tables` (all entries when None)."""
         with self._lock:
             if tables is None:
+                self._global_epoch += 1
                 self._entries.clear()
                 self._by_table.clear()
                 return
             for table in tables:
+                self._epochs[table] = self._epochs.get(table, 0) + 1
                 for entry_key in self._by_table.pop(table, ()):
                     self._entries.pop(entry_key, None)
 

@@ -1,8 +1,9 @@
 """The online-store contract: what any backend (SQLite, Redis, ...) must do.
 
-Rows arrive packed: join-key columns, event and created time in epoch microseconds, and all the
-row's feature values as one JSON object. Backends keep one latest row per (view version, key) and
-never let an older event replace a newer one.
+Rows arrive packed (see cinefeat.packed): join-key columns, event and created time in epoch
+microseconds, and all the row's feature values as one JSON object. Backends keep one latest row
+per (view version, key) and never let an older event replace a newer one. The method names
+follow Feast's OnlineStore so that Feast users recognise them.
 """
 
 from __future__ import annotations
@@ -14,11 +15,7 @@ import pyarrow as pa
 
 from cinefeat.definitions import FeatureView
 
-__all__ = ["CREATED_US", "EVENT_US", "VALUES", "EntityKey", "OnlineRow", "OnlineStore"]
-
-EVENT_US = "__cf_event_us"
-CREATED_US = "__cf_created_us"
-VALUES = "__cf_values"
+__all__ = ["EntityKey", "OnlineRow", "OnlineStore"]
 
 EntityKey = tuple[object, ...]
 # (event time in epoch microseconds, packed feature values)
@@ -28,9 +25,9 @@ OnlineRow = tuple[int, bytes | str]
 @runtime_checkable
 class OnlineStore(Protocol):
     def update(
-        self, tables_to_keep: Sequence[FeatureView], tables_to_delete: Sequence[FeatureView]
+        self, tables_to_delete: Sequence[FeatureView], tables_to_keep: Sequence[FeatureView]
     ) -> None:
-        """Create storage for views being kept and drop it for views removed from the registry."""
+        """Drop the storage of views removed from the registry; create it for views kept."""
 
     def online_write_batch(self, view: FeatureView, rows: pa.Table) -> int:
         """Upsert packed rows; a row replaces the stored one only if its event time is newer
@@ -48,4 +45,5 @@ class OnlineStore(Protocol):
     def teardown(self) -> None:
         """Remove everything this store holds."""
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Release connections (of every thread)."""

@@ -6,38 +6,25 @@ decode) lives in a ReadPlan that the store caches; a request only does lookups a
 
 from __future__ import annotations
 
-import json
 import operator
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
-
-import orjson
 
 from cinefeat.definitions import FeatureView
 from cinefeat.errors import EntityDataFrameError
 from cinefeat.online._cache import CACHE_MISS, OnlineCache
 from cinefeat.online._protocol import EntityKey, OnlineStore
 from cinefeat.online._response import FieldStatus, OnlineResponse
+from cinefeat.packed import decode_values, restore_timestamps, timestamp_kind
+from cinefeat.timeutil import from_micros
 
-__all__ = ["OnlineReader", "ReadPlan", "ViewRead", "decode_values"]
+__all__ = ["OnlineReader", "ReadPlan", "ViewRead"]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _PRESENT, _NULL = FieldStatus.PRESENT, FieldStatus.NULL_VALUE
 _NOT_FOUND, _TOO_OLD = FieldStatus.NOT_FOUND, FieldStatus.OUTSIDE_MAX_AGE
-
-
-def decode_values(packed: bytes | str) -> dict[str, Any]:
-    try:
-        return orjson.loads(packed)  # type: ignore[no-any-return]
-    except orjson.JSONDecodeError:  # NaN and Infinity are valid floats but not strict JSON
-        return json.loads(packed)  # type: ignore[no-any-return]
-
-
-def _micros_to_datetime(micros: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=micros)
 
 
 def _key_coercer(dtype_name: str, key: str) -> Any:
@@ -67,7 +54,7 @@ class ViewRead:
     """The features to read from one view version, the names they are returned under, and what
     is needed to read them fast (key coercion, which values are timestamps, the ttl)."""
 
-    __slots__ = ("coercers", "features", "is_timestamp", "output_names", "ttl_us", "view")
+    __slots__ = ("coercers", "features", "output_names", "timestamps", "ttl_us", "view")
 
     def __init__(
         self, view: FeatureView, features: Sequence[str], output_names: Sequence[str]
@@ -76,7 +63,7 @@ class ViewRead:
         self.features = tuple(features)
         self.output_names = tuple(output_names)
         self.coercers = tuple(_key_coercer(f.dtype.name, f.name) for f in view.key_fields)
-        self.is_timestamp = tuple(view.field(f).dtype.is_timestamp for f in self.features)
+        self.timestamps = tuple(timestamp_kind(view.field(f).dtype) for f in self.features)
         self.ttl_us = view.ttl_micros
 
 
@@ -131,6 +118,7 @@ class OnlineReader:
     ) -> list[tuple[int, dict[str, Any]] | None]:
         table = read.view.table_name
         cache = self.cache
+        epoch = None if cache is None else cache.epoch(table)
         found: dict[EntityKey, tuple[int, dict[str, Any]] | None] = {}
         missing: list[EntityKey] = []
         for key in keys:
@@ -148,8 +136,8 @@ class OnlineReader:
                 row = stored.get(key)
                 value = None if row is None else (row[0], decode_values(row[1]))
                 found[key] = value
-                if cache is not None:
-                    cache.put(table, key, value)
+                if cache is not None and epoch is not None:
+                    cache.put(table, key, value, epoch)
         return [found[key] for key in keys]
 
     @staticmethod
@@ -162,10 +150,10 @@ class OnlineReader:
         stamps: dict[str, list[datetime | None]],
     ) -> None:
         ttl_us = read.ttl_us
-        row_times = [None if r is None else _micros_to_datetime(r[0]) for r in rows]
+        row_times = [None if r is None else from_micros(r[0]) for r in rows]
         too_old = [r is not None and ttl_us > 0 and now_us - r[0] > ttl_us for r in rows]
-        for feature, name, is_ts in zip(
-            read.features, read.output_names, read.is_timestamp, strict=True
+        for feature, name, kind in zip(
+            read.features, read.output_names, read.timestamps, strict=True
         ):
             column: list[Any] = []
             column_status: list[FieldStatus] = []
@@ -182,8 +170,8 @@ class OnlineReader:
                         column_status.append(_NULL)
                     else:
                         column_status.append(_PRESENT)
-                        if is_ts:
-                            value = _micros_to_datetime(value)
+                        if kind is not None:
+                            value = restore_timestamps(value, kind)
                     column.append(value)
             values[name] = column
             statuses[name] = column_status

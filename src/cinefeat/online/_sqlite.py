@@ -12,29 +12,34 @@ from typing import Any
 import pyarrow as pa
 
 from cinefeat.definitions import FeatureView
-from cinefeat.online._protocol import CREATED_US, EVENT_US, VALUES, EntityKey, OnlineRow
+from cinefeat.online._protocol import EntityKey, OnlineRow
+from cinefeat.packed import CREATED_US, EVENT_US, VALUES
+from cinefeat.sqltext import quote_ident
 
 __all__ = ["SqliteOnlineStore"]
 
 _SQL_TYPES = {"Int32": "INTEGER", "Int64": "INTEGER", "String": "TEXT"}
 _GENERATIONS = "_cinefeat_generations"
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+# SQLite's default limit of bound variables per statement (SQLITE_MAX_VARIABLE_NUMBER) on
+# older builds; larger lookups are split into several queries.
+_MAX_VARIABLES = 32_000
 
 
 class SqliteOnlineStore:
-    """Reads use one connection per thread; writes open their own short transactions."""
+    """Reads use one connection per thread (all closed by `close`); writes go through one
+    writer connection, serialised by a lock, as SQLite serialises writers anyway."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._writer: sqlite3.Connection | None = None
+        self._created: set[str] = set()
         self._read_sql: dict[tuple[str, int], str] = {}
         self._seen_generations: dict[str, int] = {}
-        with self._connect() as con:
-            con.execute("PRAGMA journal_mode=WAL")
+        with self._write() as con:
             con.execute(
                 f"CREATE TABLE IF NOT EXISTS {_GENERATIONS} "
                 "(name TEXT PRIMARY KEY, generation INTEGER NOT NULL) WITHOUT ROWID"
@@ -49,8 +54,8 @@ class SqliteOnlineStore:
         con = sqlite3.connect(
             self.path, timeout=60.0, isolation_level=None, check_same_thread=False
         )
+        con.execute("PRAGMA journal_mode=WAL")
         con.execute("PRAGMA synchronous=NORMAL")
-        con.execute("PRAGMA busy_timeout=60000")
         return con
 
     @property
@@ -59,35 +64,44 @@ class SqliteOnlineStore:
         if con is None:
             con = self._connect()
             self._local.reader = con
+            with self._lock:
+                self._readers.append(con)
         return con
+
+    def _write(self) -> _WriteTransaction:
+        return _WriteTransaction(self)
+
+    def _writer_connection(self) -> sqlite3.Connection:
+        if self._writer is None:
+            self._writer = self._connect()
+        return self._writer
 
     # -- schema ---------------------------------------------------------------------------
 
     def _create_table(self, con: sqlite3.Connection, view: FeatureView) -> None:
+        if view.table_name in self._created:
+            return
         keys = ", ".join(
-            f"{_q(f.name)} {_SQL_TYPES[f.dtype.name]} NOT NULL" for f in view.key_fields
+            f"{quote_ident(f.name)} {_SQL_TYPES[f.dtype.name]} NOT NULL" for f in view.key_fields
         )
-        pk = ", ".join(_q(k) for k in view.join_keys)
+        pk = ", ".join(quote_ident(k) for k in view.join_keys)
         con.execute(
-            f"CREATE TABLE IF NOT EXISTS {_q(view.table_name)} ({keys}, "
+            f"CREATE TABLE IF NOT EXISTS {quote_ident(view.table_name)} ({keys}, "
             "event_us INTEGER NOT NULL, created_us INTEGER NOT NULL, vals BLOB NOT NULL, "
             f"PRIMARY KEY ({pk})) WITHOUT ROWID"
         )
+        self._created.add(view.table_name)
 
     def update(
-        self, tables_to_keep: Sequence[FeatureView], tables_to_delete: Sequence[FeatureView]
+        self, tables_to_delete: Sequence[FeatureView], tables_to_keep: Sequence[FeatureView]
     ) -> None:
-        con = self._connect()
-        try:
-            con.execute("BEGIN IMMEDIATE")
+        with self._write() as con:
+            for view in tables_to_delete:
+                con.execute(f"DROP TABLE IF EXISTS {quote_ident(view.table_name)}")
+                self._created.discard(view.table_name)
+                self._bump(con, view.table_name)
             for view in tables_to_keep:
                 self._create_table(con, view)
-            for view in tables_to_delete:
-                con.execute(f"DROP TABLE IF EXISTS {_q(view.table_name)}")
-                self._bump(con, view.table_name)
-            con.execute("COMMIT")
-        finally:
-            con.close()
 
     def _bump(self, con: sqlite3.Connection, table: str) -> None:
         con.execute(
@@ -99,41 +113,49 @@ class SqliteOnlineStore:
     # -- writes ---------------------------------------------------------------------------
 
     def online_write_batch(self, view: FeatureView, rows: pa.Table) -> int:
-        table = _q(view.table_name)
-        keys = [_q(k) for k in view.join_keys]
+        table = quote_ident(view.table_name)
+        keys = ", ".join(quote_ident(k) for k in view.join_keys)
         columns = [*view.join_keys, EVENT_US, CREATED_US, VALUES]
         placeholders = ", ".join("?" * len(columns))
         sql = (
-            f"INSERT INTO {table} ({', '.join(keys)}, event_us, created_us, vals) "
-            f"VALUES ({placeholders}) ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
+            f"INSERT INTO {table} ({keys}, event_us, created_us, vals) "
+            f"VALUES ({placeholders}) ON CONFLICT ({keys}) DO UPDATE SET "
             "event_us = excluded.event_us, created_us = excluded.created_us, vals = excluded.vals "
             f"WHERE excluded.event_us > {table}.event_us OR (excluded.event_us = {table}.event_us "
             f"AND excluded.created_us >= {table}.created_us)"
         )
         # executemany needs Python tuples; to_pylist converts each column in C.
-        data = zip(*(rows.column(c).to_pylist() for c in columns), strict=True)
-        con = self._connect()
+        data = list(zip(*(rows.column(c).to_pylist() for c in columns), strict=True))
         try:
-            con.execute("BEGIN IMMEDIATE")
+            self._write_rows(view, sql, data)
+        except sqlite3.OperationalError as exc:
+            if "no such table" not in str(exc):
+                raise
+            self._created.discard(view.table_name)  # another process dropped it: recreate
+            self._write_rows(view, sql, data)
+        return int(rows.num_rows)
+
+    def _write_rows(self, view: FeatureView, sql: str, data: list[tuple[Any, ...]]) -> None:
+        with self._write() as con:
             self._create_table(con, view)
             con.executemany(sql, data)
             self._bump(con, view.table_name)
-            con.execute("COMMIT")
-        except BaseException:
-            if con.in_transaction:
-                con.execute("ROLLBACK")
-            raise
-        finally:
-            con.close()
-        return int(rows.num_rows)
 
     # -- reads ----------------------------------------------------------------------------
 
     def online_read(
         self, view: FeatureView, keys: Sequence[EntityKey]
     ) -> Mapping[EntityKey, OnlineRow]:
-        if not keys:
-            return {}
+        n_keys = len(view.join_keys)
+        per_query = max(1, _MAX_VARIABLES // n_keys)
+        found: dict[EntityKey, OnlineRow] = {}
+        for start in range(0, len(keys), per_query):
+            found.update(self._read_some(view, keys[start : start + per_query]))
+        return found
+
+    def _read_some(
+        self, view: FeatureView, keys: Sequence[EntityKey]
+    ) -> Mapping[EntityKey, OnlineRow]:
         n_keys = len(view.join_keys)
         sql = self._read_sql.get((view.table_name, len(keys)))
         if sql is None:
@@ -150,8 +172,8 @@ class SqliteOnlineStore:
         return {tuple(row[:n_keys]): (row[n_keys], row[n_keys + 1]) for row in rows}
 
     def _build_read_sql(self, view: FeatureView, count: int) -> str:
-        keys = [_q(k) for k in view.join_keys]
-        select = f"SELECT {', '.join(keys)}, event_us, vals FROM {_q(view.table_name)}"
+        keys = [quote_ident(k) for k in view.join_keys]
+        select = f"SELECT {', '.join(keys)}, event_us, vals FROM {quote_ident(view.table_name)}"
         if len(keys) == 1:
             where = f"{keys[0]} = ?" if count == 1 else f"{keys[0]} IN ({', '.join('?' * count)})"
         else:
@@ -178,9 +200,41 @@ class SqliteOnlineStore:
         self.close()
         for suffix in ("", "-wal", "-shm"):
             Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        self._created.clear()
 
     def close(self) -> None:
-        con = getattr(self._local, "reader", None)
-        if con is not None:
-            con.close()
-            self._local.reader = None
+        with self._lock:
+            for con in self._readers:
+                con.close()
+            self._readers.clear()
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+        self._local = threading.local()
+
+
+class _WriteTransaction:
+    """`with store._write() as con:` runs one IMMEDIATE transaction on the writer connection."""
+
+    def __init__(self, store: SqliteOnlineStore) -> None:
+        self.store = store
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.store._lock.acquire()
+        try:
+            con = self.store._writer_connection()
+            con.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self.store._lock.release()
+            raise
+        return con
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        con = self.store._writer_connection()
+        try:
+            if exc_type is None:
+                con.execute("COMMIT")
+        finally:
+            if con.in_transaction:  # an error, or a COMMIT that failed
+                con.execute("ROLLBACK")
+            self.store._lock.release()

@@ -23,7 +23,8 @@ class ObjectChange:
 
     def describe(self) -> str:
         label = {"add": "+", "update": "~", "remove": "-", "unchanged": "="}[self.change]
-        version = f" -> v{self.new_version}" if self.new_version else ""
+        moved = self.change == "add" or self.breaking
+        version = f" -> v{self.new_version}" if self.new_version and moved else ""
         breaking = " [BREAKING]" if self.breaking else ""
         why = f": {'; '.join(self.reasons)}" if self.reasons else ""
         return f"{label} {self.kind} {self.name}{version}{breaking}{why}"

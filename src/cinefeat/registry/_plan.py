@@ -64,10 +64,12 @@ def view_change_reasons(
         breaking.append(f"entities {_entity_keys(old)} -> {_entity_keys(new)}")
     if bool(old.get("source")) != bool(new.get("source")):
         breaking.append("switched between managed data and a FileSource")
-    elif not old.get("source") and _time_columns(old) != _time_columns(new):
+    elif _time_columns(old) != _time_columns(new):
+        # Event times decide which value every past training row saw: a different column is
+        # different data, for a FileSource as much as for a managed view.
         breaking.append(f"time columns {_time_columns(old)} -> {_time_columns(new)}")
     elif old.get("source") != new.get("source"):
-        other.append("source changed")
+        other.append("source path changed")
     for key in ("ttl_seconds", "online", "description", "tags", "owner"):
         if old.get(key) != new.get(key):
             other.append(f"{key} changed")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, insert, select, update
@@ -17,15 +18,13 @@ from cinefeat.registry import _tables as t
 from cinefeat.registry._diff import ObjectChange, RegistryDiff
 from cinefeat.registry._engine import create_registry_engine
 from cinefeat.registry._plan import Definition, Desired, State, by_kind, plan_changes
+from cinefeat.timeutil import from_micros, to_micros
 
 __all__ = ["Registry", "RegistrySnapshot", "Watermark"]
 
 
 def _dump(spec: dict[str, Any]) -> str:
     return json.dumps(spec, sort_keys=True)
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _now() -> datetime:
@@ -61,9 +60,26 @@ class Registry:
         self._reader = create_registry_engine(url, for_writes=False)
         self._create_tables()
 
+    def _ready(self) -> bool:
+        """Whether the tables and this project's row exist (checked without the write lock, so
+        opening a store never waits behind another process's apply)."""
+        try:
+            return self.serial_or_none() is not None
+        except (OperationalError, ProgrammingError):  # no tables yet
+            return False
+
+    def serial_or_none(self) -> int | None:
+        with self._reader.connect() as conn:
+            value = conn.execute(
+                select(t.projects.c.serial).where(t.projects.c.project == self.project)
+            ).scalar()
+        return None if value is None else int(value)
+
     def _create_tables(self) -> None:
-        # Two processes may open a fresh registry at once; the loser of the race retries.
-        for attempt in range(3):
+        if self._ready():
+            return
+        # Two processes may create a fresh registry at once; the loser of the race retries.
+        for attempt in range(5):
             try:
                 with self._writer.begin() as conn:
                     t.metadata.create_all(conn)
@@ -78,8 +94,9 @@ class Registry:
                         )
                 return
             except (IntegrityError, OperationalError, ProgrammingError):
-                if attempt == 2:
+                if attempt == 4:
                     raise
+                time.sleep(0.05 * 2**attempt)
 
     def close(self) -> None:
         self._writer.dispose()
@@ -89,18 +106,19 @@ class Registry:
 
     def serial(self) -> int:
         """A number that changes whenever definitions change; cheap to poll."""
-        with self._reader.connect() as conn:
-            value = conn.execute(
-                select(t.projects.c.serial).where(t.projects.c.project == self.project)
-            ).scalar_one()
-        return int(value)
+        value = self.serial_or_none()
+        assert value is not None, "the project row is created when the registry is opened"
+        return value
 
     def snapshot(self) -> RegistrySnapshot:
         with self._reader.connect() as conn:
-            state = self._load(conn)
+            # The serial is read first: under READ COMMITTED (PostgreSQL) an apply may commit
+            # between the queries, and then the snapshot must look older than it is (and be
+            # refreshed), never newer.
             serial = conn.execute(
                 select(t.projects.c.serial).where(t.projects.c.project == self.project)
             ).scalar_one()
+            state = self._load(conn)
         entities = {n: Entity.from_spec(s) for n, s in state.entities.items()}
         views = {
             n: FeatureView.from_spec(state.versions[(n, v)], version=v)
@@ -246,6 +264,10 @@ class Registry:
         live = and_(t.feature_views.c.project == p, t.feature_views.c.name == name)
         if change.change == "remove":
             conn.execute(delete(t.feature_views).where(live))
+            # Its online data is dropped too, so nothing of it counts as materialized.
+            conn.execute(
+                delete(t.watermarks).where(t.watermarks.c.project == p, t.watermarks.c.view == name)
+            )
             return
         assert spec is not None and change.new_version is not None
         version = change.new_version
@@ -301,11 +323,15 @@ class Registry:
             ).first()
         if row is None:
             return None
-        moment = _EPOCH + timedelta(microseconds=int(row[0]))
-        return Watermark(moment, None if row[1] is None else int(row[1]))
+        return Watermark(from_micros(int(row[0])), None if row[1] is None else int(row[1]))
+
+    def clear_watermarks(self) -> None:
+        """Forget all materialization progress (the online store was emptied)."""
+        with self._writer.begin() as conn:
+            conn.execute(delete(t.watermarks).where(t.watermarks.c.project == self.project))
 
     def set_watermark(self, view: str, version: int, watermark: Watermark) -> None:
-        micros = _to_micros(watermark.event_time)
+        micros = to_micros(watermark.event_time)
         key = and_(
             t.watermarks.c.project == self.project,
             t.watermarks.c.view == view,
@@ -328,7 +354,3 @@ class Registry:
                         **values,
                     )
                 )
-
-
-def _to_micros(moment: datetime) -> int:
-    return (moment.astimezone(UTC) - _EPOCH) // timedelta(microseconds=1)

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import pyarrow as pa
 
 from cinefeat.definitions import FeatureView
 from cinefeat.errors import CinefeatError
-from cinefeat.materialize import latest_rows_sql, write_latest_rows
-from cinefeat.offline import CREATED, TS, conform_to_view, connect, quote_ident
-
-if TYPE_CHECKING:
-    from cinefeat.store._store import FeatureStore
+from cinefeat.materialize import OnlineWriter, latest_rows_sql, write_latest_rows
+from cinefeat.offline import CREATED, TS, DeltaOfflineStore, conform_to_view, connect
+from cinefeat.sqltext import quote_ident
 
 __all__ = ["PushTarget", "push_rows"]
 
@@ -32,7 +31,15 @@ def _relation(view: FeatureView, table_name: str) -> str:
     )
 
 
-def push_rows(store: FeatureStore, view: FeatureView, table: pa.Table, to: str) -> None:
+def push_rows(
+    view: FeatureView,
+    table: pa.Table,
+    to: str,
+    *,
+    offline: DeltaOfflineStore,
+    online: OnlineWriter,
+    on_written: Callable[[str], None],
+) -> None:
     if to not in _TARGETS:
         raise CinefeatError(f"push: 'to' must be one of {list(_TARGETS)}, got {to!r}")
     if to != "offline" and not view.online:
@@ -43,19 +50,13 @@ def push_rows(store: FeatureStore, view: FeatureView, table: pa.Table, to: str) 
     conformed = conform_to_view(view, table, datetime.now(UTC))
     if to in ("offline", "online_and_offline"):
         # Offline first: it is the system of record; the online upsert is idempotent on retry.
-        store.offline_store.write(view, conformed)
+        offline.write_conformed(view, conformed)
     if to in ("online", "online_and_offline") and conformed.num_rows:
         connection = connect()
         try:
             connection.register("cf_pushed", conformed)
-            write_latest_rows(
-                connection,
-                latest_rows_sql(view, _relation(view, "cf_pushed")),
-                {},
-                view,
-                store.online_store,
-            )
+            sql = latest_rows_sql(view, _relation(view, "cf_pushed"))
+            write_latest_rows(connection, sql, {}, view, online)
         finally:
             connection.close()
-        if store.cache is not None:
-            store.cache.invalidate({view.table_name})
+        on_written(view.table_name)

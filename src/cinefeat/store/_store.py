@@ -10,8 +10,8 @@ from typing import Any
 
 from cinefeat.config import RepoConfig, load_config
 from cinefeat.definitions import Entity, FeatureService, FeatureView
-from cinefeat.errors import FeatureNotFoundError
-from cinefeat.materialize import MaterializationResult
+from cinefeat.errors import CinefeatError, FeatureNotFoundError
+from cinefeat.materialize import MaterializationResult, Materializer
 from cinefeat.offline import (
     DeltaOfflineStore,
     FeatureRequest,
@@ -31,19 +31,13 @@ from cinefeat.online import (
     create_online_store,
 )
 from cinefeat.registry import Registry, RegistryDiff, RegistrySnapshot, resolve_features
-from cinefeat.store._materializer import Materializer
 from cinefeat.store._push import PushTarget, push_rows
+from cinefeat.timeutil import as_utc
 
 __all__ = ["FeatureStore"]
 
 Definition = Entity | FeatureView | FeatureService
 Features = Sequence[str] | FeatureService | str
-
-
-def _utc(moment: datetime) -> datetime:
-    from datetime import UTC
-
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 class FeatureStore:
@@ -108,19 +102,20 @@ class FeatureStore:
         version with its own tables; `prune=True` also removes live objects not given."""
         if isinstance(objects, Entity | FeatureView | FeatureService):
             objects = [objects]
-        objects = list(objects)
-        before = self._snapshot or self.registry.snapshot()
-        diff = self.registry.apply(objects, prune=prune)
+        diff = self.registry.apply(list(objects), prune=prune)
         self.refresh_registry()
         if diff.has_changes:
             assert self._snapshot is not None
             live = [v for v in self._snapshot.feature_views.values() if v.online]
+            # A removed view loses the online data of all its versions (the registry dropped
+            # its watermarks in the same transaction as the view).
             removed = [
-                before.feature_views[c.name]
-                for c in diff.of("remove")
-                if c.kind == "feature_view" and c.name in before.feature_views
+                version
+                for change in diff.of("remove")
+                if change.kind == "feature_view"
+                for version in self.registry.list_feature_view_versions(change.name)
             ]
-            self.online_store.update(live, removed)
+            self.online_store.update(removed, live)
             if self.cache is not None:
                 self.cache.invalidate()
         return diff
@@ -227,7 +222,7 @@ class FeatureStore:
         """Load the latest row per entity with event time in [start_date, end_date] into the
         online store, for every online view (or those named)."""
         return self._materializer().run(
-            self._online_views(feature_views), _utc(start_date), _utc(end_date), progress
+            self._online_views(feature_views), as_utc(start_date), as_utc(end_date), progress
         )
 
     def materialize_incremental(
@@ -240,13 +235,21 @@ class FeatureStore:
         """Materialize what arrived since each view's watermark, up to end_date. Running it
         again with nothing new reads nothing."""
         return self._materializer().run(
-            self._online_views(feature_views), None, _utc(end_date), progress
+            self._online_views(feature_views), None, as_utc(end_date), progress
         )
 
     def _materializer(self) -> Materializer:
         return Materializer(
-            self.registry, self.offline_store, self.online_store, self.repo_path, self.cache
+            self.registry,
+            self.offline_store,
+            self.online_store,
+            self.repo_path,
+            on_written=self._invalidate,
         )
+
+    def _invalidate(self, table: str) -> None:
+        if self.cache is not None:
+            self.cache.invalidate({table})
 
     def _online_views(self, names: Sequence[str] | None) -> list[FeatureView]:
         views = self._registry(fresh=True).feature_views
@@ -279,6 +282,12 @@ class FeatureStore:
             resolved, _ = resolve_features(
                 snapshot, self.registry.get_feature_view, features, full_feature_names
             )
+            offline_only = sorted({r.view.name for r in resolved if not r.view.online})
+            if offline_only:
+                raise CinefeatError(
+                    f"feature view(s) {offline_only} are offline only (online=False); "
+                    "read them with get_historical_features"
+                )
             plan = ReadPlan(tuple(ViewRead(r.view, r.features, r.output_names) for r in resolved))
             if len(self._read_plans) < 1024:
                 self._read_plans[plan_key] = plan
@@ -290,7 +299,14 @@ class FeatureStore:
         """Write fresh rows straight to the online store, the offline store, or both. Online, a
         row only replaces an entity's stored row if its event time is newer."""
         view = self._view(feature_view)
-        push_rows(self, view, to_arrow_table(df, "df"), to)
+        push_rows(
+            view,
+            to_arrow_table(df, "df"),
+            to,
+            offline=self.offline_store,
+            online=self.online_store,
+            on_written=self._invalidate,
+        )
 
     def get_cache_stats(self) -> dict[str, Any]:
         """hits, misses, hit_rate, evictions and size of the online read cache."""
@@ -306,8 +322,12 @@ class FeatureStore:
         return {"enabled": True, **self.cache.stats().to_dict()}
 
     def teardown(self) -> None:
-        """Delete the online store's data (offline Delta tables and the registry are kept)."""
+        """Delete the online store's data (offline Delta tables and the registry are kept).
+        Watermarks go too, so the next incremental materialization loads everything again."""
         self.online_store.teardown()
+        self.registry.clear_watermarks()
+        if self.cache is not None:
+            self.cache.invalidate()
         self._online = None
         self._reader = None
 

@@ -11,7 +11,7 @@ import polars as pl
 __all__ = ["daily_movie_stats", "daily_user_stats"]
 
 
-def _daily(events: pl.DataFrame, key: str, prefix: str) -> pl.DataFrame:
+def _daily(events: pl.DataFrame, key: str) -> pl.DataFrame:
     day_end = (pl.col("event_timestamp").dt.truncate("1d") + pl.duration(days=1)).alias("day_end")
     per_day = (
         events.lazy()
@@ -28,19 +28,19 @@ def _daily(events: pl.DataFrame, key: str, prefix: str) -> pl.DataFrame:
     total = pl.col("day_sum").cum_sum().over(key)
     return (
         per_day.with_columns(
-            count.cast(pl.Int64).alias(f"{prefix}rating_count"),
-            (total / count).alias(f"{prefix}avg_rating"),
-            pl.col("day_count").cast(pl.Int64).alias(f"{prefix}ratings_1d"),
-            (pl.col("day_sum") / pl.col("day_count")).alias(f"{prefix}avg_rating_1d"),
-            pl.col("day_max").cum_max().over(key).alias(f"{prefix}max_rating"),
+            count.cast(pl.Int64).alias("rating_count"),
+            (total / count).alias("avg_rating"),
+            pl.col("day_count").cast(pl.Int64).alias("ratings_1d"),
+            (pl.col("day_sum") / pl.col("day_count")).alias("avg_rating_1d"),
+            pl.col("day_max").cum_max().over(key).alias("max_rating"),
         )
         .select(
             key,
-            f"{prefix}rating_count",
-            f"{prefix}avg_rating",
-            f"{prefix}ratings_1d",
-            f"{prefix}avg_rating_1d",
-            f"{prefix}max_rating",
+            "rating_count",
+            "avg_rating",
+            "ratings_1d",
+            "avg_rating_1d",
+            "max_rating",
             pl.col("day_end").alias("event_timestamp"),
         )
         .collect()
@@ -50,9 +50,9 @@ def _daily(events: pl.DataFrame, key: str, prefix: str) -> pl.DataFrame:
 def daily_user_stats(events: pl.DataFrame) -> pl.DataFrame:
     """user_id, rating_count, avg_rating (all time to date), ratings_1d, avg_rating_1d (that day),
     max_rating, event_timestamp (end of the day)."""
-    return _daily(events, "user_id", "")
+    return _daily(events, "user_id")
 
 
 def daily_movie_stats(events: pl.DataFrame) -> pl.DataFrame:
     """movie_id with the same statistics as daily_user_stats, over the movie's ratings."""
-    return _daily(events, "movie_id", "")
+    return _daily(events, "movie_id")

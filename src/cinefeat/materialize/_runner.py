@@ -1,58 +1,87 @@
-"""Runs materialization for a list of views: window per view, chunked writes, then watermark."""
+"""Materialization runs: a window per view, chunked online writes, then the watermark.
+
+The watermark of a view advances only after its online writes committed, so a crash in between
+re-does work and never skips it. For managed views the watermark also records the Delta version
+read: rows committed later with older event times (late data) are picked up by the next
+incremental run instead of being lost behind the watermark.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from cinefeat.definitions import FeatureView
-from cinefeat.materialize import (
-    MaterializationResult,
+from cinefeat.errors import FeatureNotFoundError
+from cinefeat.materialize._sql import (
     MaterializationWindow,
+    OnlineWriter,
     latest_rows_sql,
-    new_files,
     window_relation,
     write_latest_rows,
 )
 from cinefeat.offline import DeltaOfflineStore, TableSnapshot, connect, scan_sql
-from cinefeat.online import OnlineCache, OnlineStore
 from cinefeat.registry import Registry, Watermark
 
-__all__ = ["Materializer"]
+__all__ = ["MaterializationResult", "Materializer"]
+
+
+@dataclass(frozen=True)
+class MaterializationResult:
+    view: str
+    table: str
+    start: datetime | None
+    end: datetime
+    rows_read: int
+    rows_written: int  # entity rows sent to the online store (older ones are not applied)
+    delta_version: int | None
+    skipped: str | None = None  # why nothing was done, when nothing was
+
+    def describe(self) -> str:
+        if self.skipped:
+            return f"{self.view}: {self.skipped}"
+        start = self.start.isoformat() if self.start else "the beginning"
+        if self.rows_read == 0:
+            return f"{self.view}: no new rows between {start} and {self.end.isoformat()}"
+        return (
+            f"{self.view} ({self.table}): {self.rows_read:,} rows from {start} to "
+            f"{self.end.isoformat()} -> {self.rows_written:,} entities online"
+        )
 
 
 class Materializer:
+    """Materializes views from the offline store into an online store. `on_written(table)` is
+    called after each view's online writes (the store drops its cache entries there)."""
+
     def __init__(
         self,
         registry: Registry,
         offline: DeltaOfflineStore,
-        online: OnlineStore,
+        online: OnlineWriter,
         repo_path: Path,
-        cache: OnlineCache | None,
+        on_written: Callable[[str], None] | None = None,
     ) -> None:
         self.registry = registry
         self.offline = offline
         self.online = online
         self.repo_path = repo_path
-        self.cache = cache
+        self.on_written = on_written
 
     def run(
         self,
         views: Sequence[FeatureView],
         start: datetime | None,
         end: datetime,
-        progress: bool,
+        progress: bool = False,
     ) -> list[MaterializationResult]:
         """`start=None` means incremental: each view continues from its own watermark."""
         bar = _progress() if progress else None
-        results = []
         with bar if bar is not None else nullcontext():
-            for view in views:
-                results.append(self._one(view, start, end, bar))
-        return results
+            return [self._one(view, start, end, bar) for view in views]
 
     def _one(
         self, view: FeatureView, start: datetime | None, end: datetime, bar: Any
@@ -81,12 +110,12 @@ class Materializer:
             connection.close()
         if bar is not None:
             bar.update(task, total=rows_written, completed=rows_written)
-        if self.cache is not None:
-            self.cache.invalidate({view.table_name})
+        if self.on_written is not None:
+            self.on_written(view.table_name)
         # Only now, with the online writes committed, may the watermark move.
-        self.registry.set_watermark(
-            view.name, view.version, _next_watermark(start, end, snapshot, previous)
-        )
+        mark = _next_watermark(start, end, snapshot, previous)
+        if mark is not None and mark != previous:
+            self.registry.set_watermark(view.name, view.version, mark)
         delta_version = None if snapshot is None else snapshot.delta_version
         return MaterializationResult(
             view.name, view.table_name, window.start, end, rows_read, rows_written, delta_version
@@ -127,14 +156,14 @@ class Materializer:
             return MaterializationWindow(first, end, start_inclusive=True), None
         late: tuple[str, ...] = ()
         if snapshot is not None and snapshot.delta_version != mark.delta_version:
-            previous: tuple[str, ...] = ()
+            seen: set[str] = set()
             if mark.delta_version is not None:
                 try:
-                    previous = self.offline.snapshot(view, mark.delta_version).files
-                except Exception:  # that version's log is gone: treat every file as new
-                    previous = ()
-            late = new_files(snapshot, previous)
-        window = MaterializationWindow(mark.event_time, end, False, late, mark.event_time)
+                    seen = set(self.offline.snapshot(view, mark.delta_version).files)
+                except FeatureNotFoundError:  # that version's log is gone: every file is new
+                    seen = set()
+            late = tuple(f for f in snapshot.files if f not in seen)
+        window = MaterializationWindow(mark.event_time, end, False, late)
         if end <= mark.event_time and not late:
             return window, f"up to date (watermark {mark.event_time.isoformat()})"
         return window, None
@@ -145,14 +174,24 @@ def _next_watermark(
     end: datetime,
     snapshot: TableSnapshot | None,
     previous: Watermark | None,
-) -> Watermark:
-    """An incremental run has seen every row up to `end` in every file of `snapshot`. An
-    explicit range has not (rows before `start` may be missing), so it keeps the Delta version
-    of the last incremental run: later files are then re-checked for late rows, never skipped."""
-    moment = end if previous is None else max(end, previous.event_time)
+) -> Watermark | None:
+    """How far the online store is now known to be complete.
+
+    An incremental run has seen every row up to `end` in every file of `snapshot`. An explicit
+    range only extends that if it starts at or before the old watermark; with a gap between
+    them, the watermark stays (the next incremental run fills the gap). An explicit range never
+    vouches for files (it reads one time range of them), so it keeps the last incremental
+    run's Delta version: later files are re-checked for late rows, not skipped.
+    """
+    delta_version = None if snapshot is None else snapshot.delta_version
     if start is None:
-        return Watermark(moment, None if snapshot is None else snapshot.delta_version)
-    return Watermark(moment, None if previous is None else previous.delta_version)
+        moment = end if previous is None else max(end, previous.event_time)
+        return Watermark(moment, delta_version)
+    if previous is None:
+        return Watermark(end, None)
+    if start > previous.event_time:
+        return previous
+    return Watermark(max(end, previous.event_time), previous.delta_version)
 
 
 def _skipped(

@@ -6,6 +6,7 @@ Reads can pin a Delta version, which is how a training set is rebuilt exactly.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,8 +43,14 @@ class TableSnapshot:
 
 
 class DeltaOfflineStore:
+    """Delta tables under `root`. Handles to each table's latest version are kept and brought
+    up to date incrementally (reading only new log entries), which makes frequent small writes
+    and reads cheap; the lock keeps one thread's version and file list consistent."""
+
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._latest: dict[str, DeltaTable] = {}
+        self._lock = threading.RLock()
 
     def table_path(self, view: FeatureView) -> Path:
         return self.root / view.table_name
@@ -57,6 +64,10 @@ class DeltaOfflineStore:
         """Append rows already checked by `conform_to_view` (push checks once for both stores).
         `delta_version` of the result is the table's version right after the commit."""
         _require_managed(view)
+        with self._lock:
+            return self._write_locked(view, conformed)
+
+    def _write_locked(self, view: FeatureView, conformed: pa.Table) -> WriteResult:
         existing = self._open(view)
         if conformed.num_rows == 0:
             return WriteResult(view.name, view.table_name, 0, _version(existing))
@@ -74,14 +85,24 @@ class DeltaOfflineStore:
             name=view.table_name,
             description=view.description or None,
         )
-        if existing is None:  # this write created the table
-            return WriteResult(
-                view.name, view.table_name, conformed.num_rows, self.current_version(view)
-            )
-        existing.update_incremental()
-        return WriteResult(view.name, view.table_name, conformed.num_rows, existing.version())
+        return WriteResult(
+            view.name, view.table_name, conformed.num_rows, _version(self._open(view))
+        )
 
     def _open(self, view: FeatureView, version: int | None = None) -> DeltaTable | None:
+        """The table at `version`, or at its latest version (callers hold the lock)."""
+        if version is None and (cached := self._latest.get(view.table_name)) is not None:
+            try:
+                cached.update_incremental()
+                return cached
+            except Exception:  # the table was removed or replaced on disk: open it afresh
+                del self._latest[view.table_name]
+        table = self._open_uncached(view, version)
+        if version is None and table is not None:
+            self._latest[view.table_name] = table
+        return table
+
+    def _open_uncached(self, view: FeatureView, version: int | None) -> DeltaTable | None:
         path = self.table_path(view)
         if not (path / "_delta_log").is_dir():
             if version is not None:
@@ -103,22 +124,25 @@ class DeltaOfflineStore:
             raise
 
     def current_version(self, view: FeatureView) -> int | None:
-        table = self._open(view)
-        return None if table is None else table.version()
+        with self._lock:
+            return _version(self._open(view))
 
     def snapshot(self, view: FeatureView, version: int | None = None) -> TableSnapshot:
-        table = self._open(view, version)
-        if table is None:
-            return TableSnapshot(view.table_name, None, (), ())
-        columns = tuple(f.name for f in table.schema().fields)
-        return TableSnapshot(view.table_name, table.version(), tuple(table.file_uris()), columns)
+        with self._lock:
+            table = self._open(view, version)
+            if table is None:
+                return TableSnapshot(view.table_name, None, (), ())
+            columns = tuple(f.name for f in table.schema().fields)
+            files = tuple(table.file_uris())
+            return TableSnapshot(view.table_name, table.version(), files, columns)
 
     def read(self, view: FeatureView, version: int | None = None) -> pa.Table:
         """The whole table (at a Delta version), in the view's storage schema."""
-        table = self._open(view, version)
-        if table is None:
-            return storage_schema(view).empty_table()
-        data = table.to_pyarrow_table()
+        with self._lock:
+            table = self._open(view, version)
+            if table is None:
+                return storage_schema(view).empty_table()
+            data = table.to_pyarrow_table()
         schema = storage_schema(view)
         missing = [f for f in schema if f.name not in data.column_names]
         for field in missing:  # rows written before a field was added

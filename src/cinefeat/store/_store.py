@@ -30,13 +30,18 @@ from cinefeat.online import (
     ViewRead,
     create_online_store,
 )
-from cinefeat.registry import Registry, RegistryDiff, RegistrySnapshot, resolve_features
+from cinefeat.registry import (
+    Definition,
+    Registry,
+    RegistryDiff,
+    RegistrySnapshot,
+    resolve_features,
+)
 from cinefeat.store._push import PushTarget, push_rows
 from cinefeat.timeutil import as_utc
 
 __all__ = ["FeatureStore"]
 
-Definition = Entity | FeatureView | FeatureService
 Features = Sequence[str] | FeatureService | str
 
 

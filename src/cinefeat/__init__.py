@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from cinefeat.definitions import (
+    Aggregation,
     Entity,
     FeatureService,
     FeatureView,
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 __all__ = [
+    "Aggregation",
     "Array",
     "Bool",
     "CinefeatError",

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
+from cinefeat.cli._datasets import datasets_app
 from cinefeat.errors import CinefeatError
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ app = typer.Typer(
 )
 features_app = typer.Typer(help="List and describe feature views.", no_args_is_help=True)
 app.add_typer(features_app, name="features")
+app.add_typer(datasets_app, name="datasets")
 console = Console()
 errors = Console(stderr=True)
 

@@ -4,7 +4,9 @@ They validate on construction, so a mistake is reported where it is written, nam
 and the field.
 """
 
+from cinefeat.definitions._aggregation import Aggregation
 from cinefeat.definitions._entity import Entity, Field
+from cinefeat.definitions._on_demand import OnDemandFeatureView, RequestSource
 from cinefeat.definitions._service import FeatureService, ServiceFeatures
 from cinefeat.definitions._source import FileSource
 from cinefeat.definitions._view import (
@@ -17,11 +19,14 @@ from cinefeat.definitions._view import (
 __all__ = [
     "DEFAULT_CREATED_TIMESTAMP",
     "DEFAULT_EVENT_TIMESTAMP",
+    "Aggregation",
     "Entity",
     "FeatureService",
     "FeatureView",
     "FeatureViewProjection",
     "Field",
     "FileSource",
+    "OnDemandFeatureView",
+    "RequestSource",
     "ServiceFeatures",
 ]

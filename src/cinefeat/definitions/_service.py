@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cinefeat.definitions._names import check_metadata, check_name
+from cinefeat.definitions._on_demand import OnDemandFeatureView
 from cinefeat.definitions._view import FeatureView, FeatureViewProjection
 from cinefeat.errors import DefinitionError
 
@@ -51,6 +52,8 @@ def _entry(where: str, item: Any) -> ServiceFeatures:
         return ServiceFeatures(item.name, item.feature_names)
     if isinstance(item, FeatureViewProjection):
         return ServiceFeatures(item.view.name, item.features)
+    if isinstance(item, OnDemandFeatureView):
+        return ServiceFeatures(item.name, item.feature_names)
     raise DefinitionError(
         f"{where}: features must be FeatureViews or projections like view[['a', 'b']], got {item!r}"
     )
@@ -61,7 +64,7 @@ class FeatureService:
     """Features from one or more views, grouped under a name a model can ask for."""
 
     name: str
-    features: Sequence[FeatureView | FeatureViewProjection | ServiceFeatures]
+    features: Sequence[FeatureView | FeatureViewProjection | OnDemandFeatureView | ServiceFeatures]
     description: str = ""
     tags: dict[str, str] = field(default_factory=dict, hash=False)
     owner: str = ""

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
+from cinefeat.definitions._aggregation import Aggregation
 from cinefeat.definitions._entity import Entity, Field
 from cinefeat.definitions._names import check_metadata, check_name
 from cinefeat.definitions._source import FileSource
@@ -58,6 +59,8 @@ class FeatureView:
     owner: str = ""
     timestamp_field: str | None = None
     created_timestamp_column: str | None = None
+    # Time-window aggregates this view's rows are computed with (see Aggregation).
+    aggregations: Sequence[Aggregation] = ()
     # Assigned by the registry; user-written definitions leave it unset.
     version: int | None = field(default=None, compare=False)
 
@@ -127,10 +130,29 @@ class FeatureView:
             raise DefinitionError(
                 f"{where}: source must be a FileSource or None (managed), got {self.source!r}"
             )
+        self._check_aggregations(where)
         if self.version is not None and (not isinstance(self.version, int) or self.version < 1):
             raise DefinitionError(
                 f"{where}: version must be a positive integer, got {self.version}"
             )
+
+    def _check_aggregations(self, where: str) -> None:
+        aggregations = tuple(self.aggregations)
+        features = {f.name: f for f in self.features}
+        outputs: set[str] = set()
+        for aggregation in aggregations:
+            if not isinstance(aggregation, Aggregation):
+                raise DefinitionError(f"{where}: aggregations must be Aggregation objects")
+            name = aggregation.output
+            if name in outputs:
+                raise DefinitionError(f"{where}: two aggregations are both named {name!r}")
+            outputs.add(name)
+            if name not in features:
+                raise DefinitionError(
+                    f"{where}: aggregation {name!r} has no field in schema; add "
+                    f"Field({name!r}, ...) (or name the aggregation after an existing field)"
+                )
+        object.__setattr__(self, "aggregations", aggregations)
 
     def _check_time_columns(self, where: str) -> None:
         if self.source is not None and (
@@ -238,6 +260,7 @@ class FeatureView:
             "owner": self.owner,
             "timestamp_field": self.timestamp_field,
             "created_timestamp_column": self.created_timestamp_column,
+            "aggregations": [a.to_spec() for a in self.aggregations],
         }
 
     @classmethod
@@ -255,6 +278,7 @@ class FeatureView:
             owner=spec.get("owner", ""),
             timestamp_field=spec.get("timestamp_field"),
             created_timestamp_column=spec.get("created_timestamp_column"),
+            aggregations=[Aggregation.from_spec(a) for a in spec.get("aggregations", [])],
             version=version,
         )
 

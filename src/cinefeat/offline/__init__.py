@@ -1,7 +1,14 @@
 """The offline store: Delta tables of managed views, FileSource reads, point-in-time joins."""
 
 from cinefeat.offline._conform import conform_to_view, storage_schema
-from cinefeat.offline._delta import DeltaOfflineStore, TableSnapshot, WriteResult
+from cinefeat.offline._delta import (
+    QUARANTINE_TABLE,
+    DeltaOfflineStore,
+    TableSnapshot,
+    WriteResult,
+    read_quarantine,
+    write_quarantine,
+)
 from cinefeat.offline._frames import UTC_MICROS, to_arrow_table
 from cinefeat.offline._retrieval import FeatureRequest, RetrievalJob, entity_timestamp_column
 from cinefeat.offline._scan import CREATED, TS, connect, scan_sql
@@ -9,6 +16,7 @@ from cinefeat.offline._typecheck import describe_arrow_type, dtype_accepts, key_
 
 __all__ = [
     "CREATED",
+    "QUARANTINE_TABLE",
     "TS",
     "UTC_MICROS",
     "DeltaOfflineStore",
@@ -22,7 +30,9 @@ __all__ = [
     "dtype_accepts",
     "entity_timestamp_column",
     "key_accepts",
+    "read_quarantine",
     "scan_sql",
     "storage_schema",
     "to_arrow_table",
+    "write_quarantine",
 ]

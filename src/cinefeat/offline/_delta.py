@@ -19,7 +19,14 @@ from cinefeat.definitions import FeatureView
 from cinefeat.errors import CinefeatError, FeatureNotFoundError
 from cinefeat.offline._conform import conform_to_view, storage_schema
 
-__all__ = ["DeltaOfflineStore", "TableSnapshot", "WriteResult"]
+__all__ = [
+    "QUARANTINE_TABLE",
+    "DeltaOfflineStore",
+    "TableSnapshot",
+    "WriteResult",
+    "read_quarantine",
+    "write_quarantine",
+]
 
 
 @dataclass(frozen=True)
@@ -148,6 +155,27 @@ class DeltaOfflineStore:
         for field in missing:  # rows written before a field was added
             data = data.append_column(field, pa.nulls(data.num_rows, field.type))
         return data.select(schema.names).cast(schema)
+
+
+QUARANTINE_TABLE = "_quarantine"
+
+
+def write_quarantine(root: Path, records: pa.Table) -> int | None:
+    """Append quarantined records (kind, raw, reason, source, snapshot_ts, ...) to the repo's
+    quarantine Delta table, in one commit; returns its Delta version (None if nothing to do)."""
+    if records.num_rows == 0:
+        return None
+    path = root / QUARANTINE_TABLE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_deltalake(str(path), records, mode="append", schema_mode="merge")
+    return int(DeltaTable(str(path)).version())
+
+
+def read_quarantine(root: Path) -> pa.Table | None:
+    path = root / QUARANTINE_TABLE
+    if not (path / "_delta_log").is_dir():
+        return None
+    return DeltaTable(str(path)).to_pyarrow_table()
 
 
 def _version(table: DeltaTable | None) -> int | None:

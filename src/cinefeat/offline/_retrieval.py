@@ -8,7 +8,7 @@ in order, with its own columns; no match gives nulls. Run in DuckDB as ASOF join
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -122,7 +122,11 @@ class RetrievalJob:
         requests: Sequence[FeatureRequest],
         table_versions: dict[str, int | None],
         output_order: Sequence[str] | None = None,
+        finish: Callable[[pa.Table], pa.Table] | None = None,
     ) -> None:
+        """`output_order` names the output columns in order (default: the requests' names);
+        `finish`, when given, turns the joined table into the final one (on-demand features
+        are computed there) and must return the entity columns then `output_order`."""
         self.entity_timestamp_column = entity_timestamp_column(entity_table)
         for request in requests:
             _check_keys(entity_table, request)
@@ -132,10 +136,12 @@ class RetrievalJob:
         self.table_versions = dict(table_versions)
         self._result: pa.Table | None = None
         self.feature_names = list(output_order or [n for r in requests for n in r.output_names])
+        self._finish = finish
 
     def to_arrow(self) -> pa.Table:
         if self._result is None:
-            self._result = self._run()
+            joined = self._run()
+            self._result = joined if self._finish is None else self._finish(joined)
         return self._result
 
     def to_df(self) -> pd.DataFrame:
@@ -214,4 +220,6 @@ class RetrievalJob:
                 else:
                     column = features.column(name).cast(target)
                 result = result.append_column(pa.field(name, target), column)
+        if self._finish is not None:
+            return result
         return result.select([*entity.column_names, *self.feature_names])

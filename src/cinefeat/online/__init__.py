@@ -11,7 +11,7 @@ from typing import Any
 
 from cinefeat.online._cache import CACHE_MISS, CacheStats, OnlineCache
 from cinefeat.online._protocol import EntityKey, OnlineRow, OnlineStore
-from cinefeat.online._reader import OnlineReader, ReadPlan, ViewRead
+from cinefeat.online._reader import OnlineReader, ReadPlan, ViewRead, read_plan
 from cinefeat.online._response import FieldStatus, OnlineResponse
 from cinefeat.online._sqlite import SqliteOnlineStore
 
@@ -30,6 +30,7 @@ __all__ = [
     "SqliteOnlineStore",
     "ViewRead",
     "create_online_store",
+    "read_plan",
 ]
 
 ONLINE_STORE_TYPES: dict[str, type[Any]] = {"sqlite": SqliteOnlineStore}

@@ -14,14 +14,16 @@ from datetime import datetime
 from typing import Any
 
 from cinefeat.definitions import FeatureView
-from cinefeat.errors import EntityDataFrameError
+from cinefeat.errors import CinefeatError, EntityDataFrameError
+from cinefeat.ondemand import compute_on_demand, on_demand_inputs
 from cinefeat.online._cache import CACHE_MISS, OnlineCache
 from cinefeat.online._protocol import EntityKey, OnlineStore
 from cinefeat.online._response import FieldStatus, OnlineResponse
 from cinefeat.packed import decode_values, restore_timestamps, timestamp_kind
+from cinefeat.registry import RegistrySnapshot, Resolution, ResolvedOnDemand
 from cinefeat.timeutil import from_micros
 
-__all__ = ["OnlineReader", "ReadPlan", "ViewRead"]
+__all__ = ["OnlineReader", "ReadPlan", "ViewRead", "read_plan"]
 
 _PRESENT, _NULL = FieldStatus.PRESENT, FieldStatus.NULL_VALUE
 _NOT_FOUND, _TOO_OLD = FieldStatus.NOT_FOUND, FieldStatus.OUTSIDE_MAX_AGE
@@ -69,7 +71,15 @@ class ViewRead:
 
 @dataclass(frozen=True)
 class ReadPlan:
+    """Everything a lookup of one feature list needs, worked out once: the view reads (the
+    on-demand inputs among them, under hidden names), the on-demand views to run, the request
+    fields they take from `entity_rows`, and the output order."""
+
     views: tuple[ViewRead, ...]
+    on_demand: tuple[ResolvedOnDemand, ...] = ()
+    hidden: tuple[str, ...] = ()
+    request_fields: tuple[str, ...] = ()
+    order: tuple[str, ...] = ()
 
     @property
     def join_keys(self) -> tuple[str, ...]:
@@ -96,8 +106,40 @@ class OnlineReader:
         for read in plan.views:
             rows = self._lookup(read, self._keys(read, entity_rows))
             self._fill(read, rows, now_us, values, statuses, stamps)
+        if plan.on_demand:
+            self._on_demand(plan, entity_rows, values, statuses, stamps)
         join_keys = {key: [row.get(key) for row in entity_rows] for key in plan.join_keys}
         return OnlineResponse(join_keys, values, statuses, stamps)
+
+    @staticmethod
+    def _on_demand(
+        plan: ReadPlan,
+        entity_rows: Sequence[Mapping[str, Any]],
+        values: dict[str, list[Any]],
+        statuses: dict[str, list[FieldStatus]],
+        stamps: dict[str, list[datetime | None]],
+    ) -> None:
+        columns: dict[str, Any] = {name: values.pop(name) for name in plan.hidden}
+        for name in plan.hidden:
+            statuses.pop(name)
+            stamps.pop(name)
+        for field in plan.request_fields:
+            missing = [i for i, row in enumerate(entity_rows) if field not in row]
+            if missing:
+                raise EntityDataFrameError(
+                    f"entity row {missing[0]} lacks request data {field!r}, which the requested "
+                    "on-demand features need"
+                )
+            columns[field] = [row[field] for row in entity_rows]
+        for item in plan.on_demand:
+            for name, array in compute_on_demand(item, columns, len(entity_rows)).items():
+                column = array.to_pylist()
+                values[name] = column
+                statuses[name] = [_NULL if v is None else _PRESENT for v in column]
+                stamps[name] = [None] * len(column)
+        ordered = {name: values[name] for name in plan.order}
+        values.clear()
+        values.update(ordered)
 
     def _keys(self, read: ViewRead, entity_rows: Sequence[Mapping[str, Any]]) -> list[EntityKey]:
         coercers = read.coercers
@@ -176,3 +218,24 @@ class OnlineReader:
             values[name] = column
             statuses[name] = column_status
             stamps[name] = row_times
+
+
+def read_plan(snapshot: RegistrySnapshot, resolution: Resolution) -> ReadPlan:
+    """The ReadPlan of a resolved feature list; offline-only views are refused here."""
+    offline_only = sorted({r.view.name for r in resolution.views if not r.view.online})
+    inputs = on_demand_inputs(snapshot, resolution.on_demand)
+    offline_only += sorted({view.name for view, _, _ in inputs.reads if not view.online})
+    if offline_only:
+        raise CinefeatError(
+            f"feature view(s) {sorted(set(offline_only))} are offline only (online=False); "
+            "read them with get_historical_features"
+        )
+    reads = [ViewRead(r.view, r.features, r.output_names) for r in resolution.views]
+    reads += [ViewRead(view, features, names) for view, features, names in inputs.reads]
+    return ReadPlan(
+        tuple(reads),
+        tuple(resolution.on_demand),
+        tuple(inputs.hidden_names),
+        inputs.request_fields,
+        tuple(resolution.order),
+    )

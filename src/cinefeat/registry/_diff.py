@@ -14,7 +14,7 @@ ChangeKind = Literal["add", "update", "remove", "unchanged"]
 class ObjectChange:
     """One object's fate in an apply. `new_version` is set when a view gets a new version."""
 
-    kind: Literal["entity", "feature_view", "feature_service"]
+    kind: Literal["entity", "feature_view", "on_demand_feature_view", "feature_service"]
     name: str
     change: ChangeKind
     breaking: bool = False

@@ -10,13 +10,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cinefeat.definitions import Entity, FeatureService, FeatureView
+from cinefeat.definitions import Entity, FeatureService, FeatureView, OnDemandFeatureView
 from cinefeat.errors import DefinitionError
 from cinefeat.registry._diff import ObjectChange, RegistryDiff
 
 __all__ = ["Definition", "Desired", "State", "by_kind", "plan_changes", "view_change_reasons"]
 
-Definition = Entity | FeatureView | FeatureService
+Definition = Entity | FeatureView | FeatureService | OnDemandFeatureView
 
 
 @dataclass
@@ -28,6 +28,7 @@ class State:
     versions: dict[tuple[str, int], dict[str, Any]]
     max_version: dict[str, int]
     services: dict[str, dict[str, Any]]
+    on_demand: dict[str, dict[str, Any]]
 
 
 def _fields(spec: Mapping[str, Any]) -> dict[str, str]:
@@ -70,8 +71,9 @@ def view_change_reasons(
         breaking.append(f"time columns {_time_columns(old)} -> {_time_columns(new)}")
     elif old.get("source") != new.get("source"):
         other.append("source path changed")
-    for key in ("ttl_seconds", "online", "description", "tags", "owner"):
-        if old.get(key) != new.get(key):
+    for key in ("ttl_seconds", "online", "description", "tags", "owner", "aggregations"):
+        default: list[Any] | None = [] if key == "aggregations" else None
+        if old.get(key, default) != new.get(key, default):
             other.append(f"{key} changed")
     old_schema = {f["name"]: f for f in old["schema"]}
     for spec in new["schema"]:
@@ -88,25 +90,32 @@ class Desired:
     entities: dict[str, dict[str, Any]]
     views: dict[str, dict[str, Any]]
     services: dict[str, dict[str, Any]]
+    on_demand: dict[str, dict[str, Any]]
 
 
 def by_kind(objects: Iterable[Definition]) -> Desired:
-    desired = Desired({}, {}, {})
+    desired = Desired({}, {}, {}, {})
     for obj in objects:
+        bucket: dict[str, dict[str, Any]]
         if isinstance(obj, Entity):
             bucket, kind = desired.entities, "Entity"
         elif isinstance(obj, FeatureView):
             bucket, kind = desired.views, "FeatureView"
         elif isinstance(obj, FeatureService):
             bucket, kind = desired.services, "FeatureService"
+        elif isinstance(obj, OnDemandFeatureView):
+            bucket, kind = desired.on_demand, "OnDemandFeatureView"
         else:
             raise DefinitionError(
-                f"apply takes Entity, FeatureView and FeatureService objects, got {obj!r}"
+                "apply takes Entity, FeatureView, OnDemandFeatureView and FeatureService "
+                f"objects, got {obj!r}"
             )
         spec = obj.to_spec()
         if obj.name in bucket and bucket[obj.name] != spec:
             raise DefinitionError(f"two different {kind}s are named {obj.name!r}")
         bucket[obj.name] = spec
+    for name in set(desired.views) & set(desired.on_demand):
+        raise DefinitionError(f"a FeatureView and an OnDemandFeatureView are both named {name!r}")
     for view in desired.views.values():  # a view brings its entities if they were not given
         for entity in view["entities"]:
             desired.entities.setdefault(entity["name"], entity)
@@ -129,6 +138,10 @@ def plan_changes(state: State, desired: Desired, prune: bool) -> RegistryDiff:
             changes.append(ObjectChange("entity", name, "update", breaking, (reason,)))
     for name, spec in desired.views.items():
         changes.append(_plan_view(state, name, spec))
+    for name, spec in desired.on_demand.items():
+        old = state.on_demand.get(name)
+        kind = "add" if old is None else ("unchanged" if old == spec else "update")
+        changes.append(ObjectChange("on_demand_feature_view", name, kind))  # type: ignore[arg-type]
     for name, spec in desired.services.items():
         old = state.services.get(name)
         kind = "add" if old is None else ("unchanged" if old == spec else "update")
@@ -137,6 +150,7 @@ def plan_changes(state: State, desired: Desired, prune: bool) -> RegistryDiff:
         for kind, live, wanted in (
             ("entity", state.entities, desired.entities),
             ("feature_view", state.views, desired.views),
+            ("on_demand_feature_view", state.on_demand, desired.on_demand),
             ("feature_service", state.services, desired.services),
         ):
             for name in sorted(set(live) - set(wanted)):
@@ -192,6 +206,11 @@ def _check_references(
                     f"FeatureView {name!r} uses entity {entity['name']!r} with join keys "
                     f"{entity['join_keys']}, but the entity has {known['join_keys']}"
                 )
+    on_demand = {
+        n: s for n, s in state.on_demand.items() if ("on_demand_feature_view", n) not in removed
+    }
+    on_demand.update(desired.on_demand)
+    _check_on_demand_inputs(on_demand, views)
     services = {n: s for n, s in state.services.items() if ("feature_service", n) not in removed}
     services.update(desired.services)
     new_version = {c.name: c.new_version for c in changes if c.kind == "feature_view"}
@@ -201,7 +220,7 @@ def _check_references(
             if pinned is not None:
                 view_spec = state.versions.get((view_name, pinned))
             else:
-                view_spec = views.get(view_name)
+                view_spec = views.get(view_name) or on_demand.get(view_name)
             if view_spec is None:
                 pin = f"@v{pinned}" if pinned else ""
                 raise DefinitionError(
@@ -213,4 +232,28 @@ def _check_references(
                     raise DefinitionError(
                         f"FeatureService {name!r} uses {view_name}:{feature}, which view "
                         f"{view_name!r} would not have (new version {new_version.get(view_name)})"
+                    )
+
+
+def _check_on_demand_inputs(
+    on_demand: Mapping[str, dict[str, Any]], views: Mapping[str, dict[str, Any]]
+) -> None:
+    """Every feature an on-demand view reads must exist, with the dtype its udf was written for."""
+    for name, spec in on_demand.items():
+        for source in spec["sources"]:
+            if source["kind"] != "view":
+                continue
+            view = views.get(source["view"])
+            if view is None:
+                raise DefinitionError(
+                    f"OnDemandFeatureView {name!r} reads view {source['view']!r}, which would "
+                    "not exist"
+                )
+            fields = _fields(view)
+            for feature, dtype in zip(source["features"], source["dtypes"], strict=True):
+                if fields.get(feature) != dtype:
+                    found = fields.get(feature, "no such feature")
+                    raise DefinitionError(
+                        f"OnDemandFeatureView {name!r} reads {source['view']}:{feature} as "
+                        f"{dtype}, but the view would have {found}; update the on-demand view"
                     )

@@ -6,11 +6,18 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from cinefeat.definitions import FeatureService, FeatureView
+from cinefeat.definitions import FeatureService, FeatureView, OnDemandFeatureView
 from cinefeat.errors import DefinitionError, FeatureNameCollisionError, FeatureNotFoundError
 from cinefeat.registry._registry import RegistrySnapshot
 
-__all__ = ["FeatureRef", "ResolvedView", "parse_feature_ref", "resolve_features"]
+__all__ = [
+    "FeatureRef",
+    "Resolution",
+    "ResolvedOnDemand",
+    "ResolvedView",
+    "parse_feature_ref",
+    "resolve_features",
+]
 
 _REF_RE = re.compile(
     r"^(?P<view>[A-Za-z_][A-Za-z0-9_]*)(?:@v(?P<version>\d+))?:(?P<feature>[^:]+)$"
@@ -57,46 +64,83 @@ class ResolvedView:
     output_names: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class ResolvedOnDemand:
+    """Features asked of one on-demand view, with their output names."""
+
+    view: OnDemandFeatureView
+    features: tuple[str, ...]
+    output_names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Resolution:
+    views: list[ResolvedView]
+    on_demand: list[ResolvedOnDemand]
+    order: list[str]  # every output name, in the order requested
+
+
 def resolve_features(
     snapshot: RegistrySnapshot,
     load_version: Callable[[str, int], FeatureView],
     features: Sequence[str] | FeatureService | str,
     full_feature_names: bool,
-) -> tuple[list[ResolvedView], list[str]]:
-    """Group references by view version; return the groups and the output names in request order.
+) -> Resolution:
+    """Group references by view version (and on-demand view); keep the request order.
 
     `features` may be a list of references, a FeatureService, or the name of a registered one.
     """
     refs = _refs_of(snapshot, features)
     groups: dict[tuple[str, int], tuple[FeatureView, list[str], list[str]]] = {}
+    on_demand: dict[str, tuple[OnDemandFeatureView, list[str], list[str]]] = {}
     order: list[str] = []
     seen: set[FeatureRef] = set()
     for ref in refs:
         if ref in seen:
             raise DefinitionError(f"feature {ref} is requested twice")
         seen.add(ref)
-        view = snapshot.feature_views.get(ref.view)
-        if ref.version is not None and (view is None or view.version != ref.version):
-            view = load_version(ref.view, ref.version)
-        if view is None:
-            raise FeatureNotFoundError(
-                f"feature view {ref.view!r} (in {ref}) is not in the registry; "
-                f"known views: {sorted(snapshot.feature_views)}"
-            )
-        if ref.feature not in view.feature_names:
-            raise FeatureNotFoundError(
-                f"feature view {ref.view!r} (v{view.version}) has no feature {ref.feature!r}; "
-                f"its features are {list(view.feature_names)}"
-            )
-        assert view.version is not None
         name = ref.full_name() if full_feature_names else ref.feature
-        group = groups.setdefault((view.name, view.version), (view, [], []))
+        order.append(name)
+        computed = snapshot.on_demand_views.get(ref.view)
+        if computed is not None and ref.version is None:
+            if ref.feature not in computed.feature_names:
+                raise FeatureNotFoundError(
+                    f"on-demand view {ref.view!r} has no feature {ref.feature!r}; its features "
+                    f"are {list(computed.feature_names)}"
+                )
+            entry = on_demand.setdefault(computed.name, (computed, [], []))
+            entry[1].append(ref.feature)
+            entry[2].append(name)
+            continue
+        view = _view_of(snapshot, load_version, ref)
+        group = groups.setdefault((view.name, view.version or 0), (view, [], []))
         group[1].append(ref.feature)
         group[2].append(name)
-        order.append(name)
     _check_unique(refs, order)
-    resolved = [ResolvedView(v, tuple(f), tuple(n)) for v, f, n in groups.values()]
-    return resolved, order
+    return Resolution(
+        [ResolvedView(v, tuple(f), tuple(n)) for v, f, n in groups.values()],
+        [ResolvedOnDemand(v, tuple(f), tuple(n)) for v, f, n in on_demand.values()],
+        order,
+    )
+
+
+def _view_of(
+    snapshot: RegistrySnapshot, load_version: Callable[[str, int], FeatureView], ref: FeatureRef
+) -> FeatureView:
+    view = snapshot.feature_views.get(ref.view)
+    if ref.version is not None and (view is None or view.version != ref.version):
+        view = load_version(ref.view, ref.version)
+    if view is None:
+        known = sorted([*snapshot.feature_views, *snapshot.on_demand_views])
+        raise FeatureNotFoundError(
+            f"feature view {ref.view!r} (in {ref}) is not in the registry; known views: {known}"
+        )
+    if ref.feature not in view.feature_names:
+        raise FeatureNotFoundError(
+            f"feature view {ref.view!r} (v{view.version}) has no feature {ref.feature!r}; "
+            f"its features are {list(view.feature_names)}"
+        )
+    return view
 
 
 def _check_unique(refs: Sequence[FeatureRef], names: Sequence[str]) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
-from cinefeat.definitions import Entity, FeatureService, FeatureView
+from cinefeat.definitions import Entity, FeatureService, FeatureView, OnDemandFeatureView
 from cinefeat.errors import FeatureNotFoundError
 from cinefeat.registry import _tables as t
 from cinefeat.registry._diff import ObjectChange, RegistryDiff
@@ -48,6 +48,7 @@ class RegistrySnapshot:
     entities: dict[str, Entity] = field(default_factory=dict)
     feature_views: dict[str, FeatureView] = field(default_factory=dict)
     feature_services: dict[str, FeatureService] = field(default_factory=dict)
+    on_demand_views: dict[str, OnDemandFeatureView] = field(default_factory=dict)
 
 
 class Registry:
@@ -125,7 +126,8 @@ class Registry:
             for n, v in state.views.items()
         }
         services = {n: FeatureService.from_spec(s) for n, s in state.services.items()}
-        return RegistrySnapshot(int(serial), entities, views, services)
+        on_demand = {n: OnDemandFeatureView.from_spec(s) for n, s in state.on_demand.items()}
+        return RegistrySnapshot(int(serial), entities, views, services, on_demand)
 
     def get_feature_view(self, name: str, version: int | None = None) -> FeatureView:
         """The current version of a live view, or any recorded version (also of removed views)."""
@@ -188,15 +190,15 @@ class Registry:
         ):
             versions[(name, int(version))] = json.loads(spec)
             max_version[name] = max(max_version.get(name, 0), int(version))
-        services = {
-            name: json.loads(spec)
-            for name, spec in conn.execute(
-                select(t.feature_services.c.name, t.feature_services.c.spec).where(
-                    t.feature_services.c.project == p
-                )
-            )
-        }
-        return State(entities, views, versions, max_version, services)
+        services = self._specs(conn, t.feature_services)
+        on_demand = self._specs(conn, t.on_demand_views)
+        return State(entities, views, versions, max_version, services, on_demand)
+
+    def _specs(self, conn: Connection, table: Any) -> dict[str, dict[str, Any]]:
+        rows = conn.execute(
+            select(table.c.name, table.c.spec).where(table.c.project == self.project)
+        )
+        return {name: json.loads(spec) for name, spec in rows}
 
     # -- plan and apply -------------------------------------------------------------------
 
@@ -236,6 +238,8 @@ class Registry:
                 table, spec = t.entities, desired.entities.get(change.name)
             elif change.kind == "feature_service":
                 table, spec = t.feature_services, desired.services.get(change.name)
+            elif change.kind == "on_demand_feature_view":
+                table, spec = t.on_demand_views, desired.on_demand.get(change.name)
             else:
                 self._write_view(conn, change, desired.views.get(change.name))
                 continue

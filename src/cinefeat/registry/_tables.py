@@ -19,6 +19,7 @@ __all__ = [
     "feature_view_versions",
     "feature_views",
     "metadata",
+    "on_demand_views",
     "projects",
     "watermarks",
 ]
@@ -68,6 +69,7 @@ feature_view_versions = _spec_table(
 )
 
 feature_services = _spec_table("cinefeat_feature_services")
+on_demand_views = _spec_table("cinefeat_on_demand_views")
 
 # Materialization progress per view version: event time reached and the Delta version read.
 watermarks = Table(

@@ -5,10 +5,13 @@ from cinefeat.sources._schema import (
     MOVIES_SCHEMA,
     QUARANTINE_SCHEMA,
     RATINGS_SCHEMA,
+    TMDB_GENRE_SLUGS,
     TMDB_GENRES,
     LoadResult,
     empty_quarantine,
 )
+from cinefeat.sources._tmdb import load_tmdb, snapshot_time
+from cinefeat.sources._tmdb5000 import load_tmdb5000
 from cinefeat.sources._views import MOVIE, USER, rating_events, source_views, tmdb_movies
 from cinefeat.sources.synthetic import SyntheticConfig, generate_rating_events
 
@@ -18,12 +21,16 @@ __all__ = [
     "QUARANTINE_SCHEMA",
     "RATINGS_SCHEMA",
     "TMDB_GENRES",
+    "TMDB_GENRE_SLUGS",
     "USER",
     "LoadResult",
     "SyntheticConfig",
     "empty_quarantine",
     "generate_rating_events",
+    "load_tmdb",
+    "load_tmdb5000",
     "rating_events",
+    "snapshot_time",
     "source_views",
     "tmdb_movies",
 ]

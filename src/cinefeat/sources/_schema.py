@@ -16,6 +16,7 @@ __all__ = [
     "QUARANTINE_SCHEMA",
     "RATINGS_SCHEMA",
     "TMDB_GENRES",
+    "TMDB_GENRE_SLUGS",
     "LoadResult",
     "empty_quarantine",
 ]
@@ -24,39 +25,39 @@ UTC_US = pl.Datetime("us", "UTC")
 
 MOVIES_SCHEMA = pl.Schema(
     {
-        "movie_id": pl.Int64,
-        "title": pl.String,
-        "original_title": pl.String,
-        "original_language": pl.String,
-        "release_date": pl.Date,  # null when unknown or impossible
-        "genre_ids": pl.List(pl.Int64),
-        "popularity": pl.Float64,
-        "vote_average": pl.Float64,
-        "vote_count": pl.Int64,
-        "adult": pl.Boolean,
-        "overview": pl.String,
-        "runtime": pl.Int64,  # minutes; null when unknown (TMDB's 0)
-        "budget": pl.Int64,  # USD; null when unknown (TMDB's 0)
-        "revenue": pl.Int64,  # USD; null when unknown (TMDB's 0)
+        "movie_id": pl.Int64(),
+        "title": pl.String(),
+        "original_title": pl.String(),
+        "original_language": pl.String(),
+        "release_date": pl.Date(),  # null when unknown or impossible
+        "genre_ids": pl.List(pl.Int64()),
+        "popularity": pl.Float64(),
+        "vote_average": pl.Float64(),
+        "vote_count": pl.Int64(),
+        "adult": pl.Boolean(),
+        "overview": pl.String(),
+        "runtime": pl.Int64(),  # minutes; null when unknown (TMDB's 0)
+        "budget": pl.Int64(),  # USD; null when unknown (TMDB's 0)
+        "revenue": pl.Int64(),  # USD; null when unknown (TMDB's 0)
         "snapshot_ts": UTC_US,  # when the crawl saw the movie like this
     }
 )
 
 RATINGS_SCHEMA = pl.Schema(
     {
-        "user_id": pl.Int64,
-        "movie_id": pl.Int64,  # a TMDB id wherever the source maps to one (MovieLens links.csv)
-        "rating": pl.Float64,
+        "user_id": pl.Int64(),
+        "movie_id": pl.Int64(),  # a TMDB id wherever the source maps to one (MovieLens links.csv)
+        "rating": pl.Float64(),
         "event_timestamp": UTC_US,
     }
 )
 
 QUARANTINE_SCHEMA = pl.Schema(
     {
-        "kind": pl.String,  # "movies" or "ratings"
-        "raw": pl.String,  # the record as read (JSON text), or the start of an unreadable file
-        "reason": pl.String,
-        "source": pl.String,  # the file it came from
+        "kind": pl.String(),  # "movies" or "ratings"
+        "raw": pl.String(),  # the record as read (JSON text), or the start of an unreadable file
+        "reason": pl.String(),
+        "source": pl.String(),  # the file it came from
         "snapshot_ts": UTC_US,  # the snapshot it belonged to (null for ratings)
     }
 )
@@ -83,6 +84,14 @@ TMDB_GENRES: dict[int, str] = {
     10752: "War",
     37: "Western",
 }
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in name.lower())
+
+
+# Feature-name form of each genre: "Science Fiction" -> "science_fiction".
+TMDB_GENRE_SLUGS: dict[int, str] = {gid: _slug(name) for gid, name in TMDB_GENRES.items()}
 
 
 def empty_quarantine() -> pl.DataFrame:

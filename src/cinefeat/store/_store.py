@@ -6,19 +6,17 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cinefeat.config import RepoConfig, load_config
-from cinefeat.definitions import Entity, FeatureService, FeatureView
-from cinefeat.errors import CinefeatError, FeatureNotFoundError
+from cinefeat.definitions import Entity, FeatureService, FeatureView, OnDemandFeatureView
+from cinefeat.errors import FeatureNotFoundError
 from cinefeat.materialize import MaterializationResult, Materializer
 from cinefeat.offline import (
     DeltaOfflineStore,
-    FeatureRequest,
     RetrievalJob,
     WriteResult,
-    connect,
-    scan_sql,
+    read_quarantine,
     to_arrow_table,
 )
 from cinefeat.online import (
@@ -27,8 +25,8 @@ from cinefeat.online import (
     OnlineResponse,
     OnlineStore,
     ReadPlan,
-    ViewRead,
     create_online_store,
+    read_plan,
 )
 from cinefeat.registry import (
     Definition,
@@ -37,8 +35,13 @@ from cinefeat.registry import (
     RegistrySnapshot,
     resolve_features,
 )
+from cinefeat.store._historical import historical_job
 from cinefeat.store._push import PushTarget, push_rows
 from cinefeat.timeutil import as_utc
+
+if TYPE_CHECKING:  # polars-heavy; loaded when first used so `cinefeat apply` stays quick
+    from cinefeat.sources import LoadResult
+    from cinefeat.store._ingest import IngestReport
 
 __all__ = ["FeatureStore"]
 
@@ -105,7 +108,7 @@ class FeatureStore:
     ) -> RegistryDiff:
         """Register definitions in one transaction. A breaking change to a view creates a new
         version with its own tables; `prune=True` also removes live objects not given."""
-        if isinstance(objects, Entity | FeatureView | FeatureService):
+        if isinstance(objects, Entity | FeatureView | FeatureService | OnDemandFeatureView):
             objects = [objects]
         diff = self.registry.apply(list(objects), prune=prune)
         self.refresh_registry()
@@ -146,6 +149,15 @@ class FeatureStore:
 
     def list_feature_view_versions(self, name: str) -> list[FeatureView]:
         return self.registry.list_feature_view_versions(name)
+
+    def list_on_demand_feature_views(self) -> list[OnDemandFeatureView]:
+        return list(self._registry().on_demand_views.values())
+
+    def get_on_demand_feature_view(self, name: str) -> OnDemandFeatureView:
+        try:
+            return self._registry().on_demand_views[name]
+        except KeyError:
+            raise FeatureNotFoundError(f"on-demand view {name!r} is not in the registry") from None
 
     def list_feature_services(self) -> list[FeatureService]:
         return list(self._registry().feature_services.values())
@@ -189,30 +201,17 @@ class FeatureStore:
         version read per view table (as recorded in a previous job's `.table_versions`)."""
         entity = to_arrow_table(entity_df, "entity_df")
         snapshot = self._registry(fresh=True)
-        resolved, order = resolve_features(
+        resolution = resolve_features(
             snapshot, self.registry.get_feature_view, features, full_feature_names
         )
-        requests, versions = [], {}
-        pins = dict(table_versions or {})
-        connection = connect()  # only to inspect FileSource schemas; the job opens its own
-        try:
-            for group in resolved:
-                view = group.view
-                snap = None
-                if view.is_managed:
-                    snap = self.offline_store.snapshot(view, pins.get(view.table_name))
-                    versions[view.table_name] = snap.delta_version
-                scan = scan_sql(
-                    view,
-                    group.features,
-                    snapshot=snap,
-                    repo_path=self.repo_path,
-                    connection=connection,
-                )
-                requests.append(FeatureRequest(view, group.features, group.output_names, scan))
-        finally:
-            connection.close()
-        return RetrievalJob(entity, requests, versions, output_order=order)
+        return historical_job(
+            entity,
+            resolution,
+            snapshot,
+            self.offline_store,
+            self.repo_path,
+            dict(table_versions or {}),
+        )
 
     # -- materialization ------------------------------------------------------------------
 
@@ -284,16 +283,10 @@ class FeatureStore:
         )
         plan = self._read_plans.get(plan_key)
         if plan is None:
-            resolved, _ = resolve_features(
+            resolution = resolve_features(
                 snapshot, self.registry.get_feature_view, features, full_feature_names
             )
-            offline_only = sorted({r.view.name for r in resolved if not r.view.online})
-            if offline_only:
-                raise CinefeatError(
-                    f"feature view(s) {offline_only} are offline only (online=False); "
-                    "read them with get_historical_features"
-                )
-            plan = ReadPlan(tuple(ViewRead(r.view, r.features, r.output_names) for r in resolved))
+            plan = read_plan(snapshot, resolution)
             if len(self._read_plans) < 1024:
                 self._read_plans[plan_key] = plan
         if self._reader is None:
@@ -312,6 +305,17 @@ class FeatureStore:
             online=self.online_store,
             on_written=self._invalidate,
         )
+
+    def ingest(self, result: LoadResult) -> IngestReport:
+        """Write a loader's result into this repo: accepted movies to `tmdb_movies` (ratings to
+        `rating_events`), quarantined records to the quarantine Delta table."""
+        from cinefeat.store._ingest import ingest_load
+
+        return ingest_load(self, result)
+
+    def read_quarantine(self) -> Any:
+        """Every quarantined record of every load (a pyarrow Table, or None before any)."""
+        return read_quarantine(self.offline_store.root)
 
     def get_cache_stats(self) -> dict[str, Any]:
         """hits, misses, hit_rate, evictions and size of the online read cache."""

@@ -1,0 +1,95 @@
+"""Aggregation: a time-window aggregate declared on a view (`rating_mean_30d`), which cinefeat
+compiles to DuckDB instead of anyone hand-writing it per feature."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Literal
+
+from cinefeat.definitions._names import check_name
+from cinefeat.errors import DefinitionError
+
+__all__ = ["AGGREGATION_FUNCTIONS", "Aggregation"]
+
+AggregationFunction = Literal["count", "sum", "mean", "std", "min", "max", "count_distinct"]
+AGGREGATION_FUNCTIONS: tuple[str, ...] = (
+    "count",
+    "sum",
+    "mean",
+    "std",
+    "min",
+    "max",
+    "count_distinct",
+)
+
+
+def _window_label(window: timedelta | None) -> str:
+    if window is None:
+        return "all"
+    if window % timedelta(days=1) == timedelta(0):
+        return f"{window.days}d"
+    return f"{int(window.total_seconds() // 3600)}h"
+
+
+@dataclass(frozen=True)
+class Aggregation:
+    """`function` of `column` over the events of the last `window` (None: all time).
+
+    Values are computed at each day boundary (midnight UTC) from the events strictly before it:
+    a row stamped at midnight of day D+1 aggregates events of days D+1-window .. D, so a
+    point-in-time join never sees an event before its day is over. The output feature is named
+    `name`, by default `{column}_{function}_{window}` (rating_mean_30d, rating_count_all).
+    `count` counts non-null values of `column`; `std` is the sample standard deviation (null
+    with fewer than two values); `count_distinct` is only available over all time.
+    """
+
+    column: str
+    function: AggregationFunction
+    window: timedelta | None = None
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        where = f"Aggregation({self.column!r}, {self.function!r})"
+        check_name("column", self.column, where)
+        if self.function not in AGGREGATION_FUNCTIONS:
+            raise DefinitionError(
+                f"{where}: unknown function; expected one of {list(AGGREGATION_FUNCTIONS)}"
+            )
+        if self.window is not None:
+            if not isinstance(self.window, timedelta):
+                raise DefinitionError(f"{where}: window must be a timedelta or None (all time)")
+            if self.window <= timedelta(0) or self.window % timedelta(days=1):
+                raise DefinitionError(
+                    f"{where}: window must be a positive whole number of days, got {self.window}"
+                )
+            if self.function == "count_distinct":
+                raise DefinitionError(f"{where}: count_distinct is only supported over all time")
+        if self.name is not None:
+            check_name("Field", self.name, where)
+
+    @property
+    def output(self) -> str:
+        return self.name or f"{self.column}_{self.function}_{_window_label(self.window)}"
+
+    @property
+    def window_days(self) -> int | None:
+        return None if self.window is None else self.window.days
+
+    def to_spec(self) -> dict[str, Any]:
+        return {
+            "column": self.column,
+            "function": self.function,
+            "window_days": self.window_days,
+            "name": self.name,
+        }
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any]) -> Aggregation:
+        days = spec.get("window_days")
+        return cls(
+            spec["column"],
+            spec["function"],
+            None if days is None else timedelta(days=days),
+            spec.get("name"),
+        )

@@ -1,0 +1,130 @@
+"""Running on-demand feature views: gather their inputs, call the udf, attach the outputs.
+
+Offline, the inputs are extra point-in-time columns of the same join (named `__cf_in__...`) and
+request columns of the entity dataframe; online, extra reads of the same request and the request
+data in `entity_rows`. Both paths build the udf's input frame with the same declared dtypes, so
+the same inputs give the same outputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from cinefeat.definitions import FeatureView, OnDemandFeatureView
+from cinefeat.errors import CinefeatError, EntityDataFrameError, FeatureNotFoundError
+from cinefeat.registry import RegistrySnapshot, ResolvedOnDemand
+from cinefeat.types import parse_dtype
+
+__all__ = [
+    "HIDDEN",
+    "OnDemandInputs",
+    "check_request_columns",
+    "compute_on_demand",
+    "hidden_name",
+    "on_demand_inputs",
+]
+
+HIDDEN = "__cf_in__"
+
+
+@dataclass(frozen=True)
+class OnDemandInputs:
+    """The extra view features the requested on-demand views read, by view."""
+
+    reads: list[tuple[FeatureView, tuple[str, ...], tuple[str, ...]]]  # view, features, names
+    request_fields: tuple[str, ...]
+
+    @property
+    def hidden_names(self) -> list[str]:
+        return [name for _, _, names in self.reads for name in names]
+
+
+def hidden_name(view: str, feature: str) -> str:
+    return f"{HIDDEN}{view}__{feature}"
+
+
+def on_demand_inputs(
+    snapshot: RegistrySnapshot, requested: Sequence[ResolvedOnDemand]
+) -> OnDemandInputs:
+    wanted: dict[str, dict[str, None]] = {}
+    request: dict[str, None] = {}
+    for item in requested:
+        for source in item.view.view_inputs:
+            wanted.setdefault(source.view, {}).update(dict.fromkeys(source.features))
+        request.update(dict.fromkeys(f.name for f in item.view.request_fields))
+    reads = []
+    for name, features in wanted.items():
+        view = snapshot.feature_views.get(name)
+        if view is None:
+            raise FeatureNotFoundError(f"on-demand input view {name!r} is not in the registry")
+        names = tuple(hidden_name(name, f) for f in features)
+        reads.append((view, tuple(features), names))
+    return OnDemandInputs(reads, tuple(request))
+
+
+def _polars_dtype(dtype_name: str) -> Any:
+    import polars as pl
+
+    empty = pl.from_arrow(pa.array([], parse_dtype(dtype_name).to_arrow()))
+    assert isinstance(empty, pl.Series)
+    return empty.dtype
+
+
+def _input_frame(view: OnDemandFeatureView, columns: Mapping[str, Any], rows: int) -> Any:
+    """The udf's input: `view__feature` columns and request fields, in their declared dtypes."""
+    import polars as pl
+
+    data: dict[str, Any] = {}
+    schema: dict[str, Any] = {}
+    for source in view.view_inputs:
+        for feature, dtype in zip(source.features, source.dtypes, strict=True):
+            data[source.column(feature)] = columns[hidden_name(source.view, feature)]
+            schema[source.column(feature)] = _polars_dtype(dtype)
+    for field in view.request_fields:
+        data[field.name] = columns[field.name]
+        schema[field.name] = _polars_dtype(str(field.dtype))
+    frame = pl.DataFrame(
+        {name: pl.Series(name, values, strict=False) for name, values in data.items()}
+    )
+    if not data:
+        frame = pl.DataFrame({"__row": range(rows)})
+    return frame.cast(pl.Schema(schema)) if schema else frame
+
+
+def compute_on_demand(
+    item: ResolvedOnDemand, columns: Mapping[str, Any], rows: int
+) -> dict[str, pa.Array]:
+    """Run one on-demand view's udf on `columns` (hidden inputs and request fields, as Arrow
+    arrays or Python lists); return its requested outputs as Arrow arrays, by output name."""
+    view = item.view
+    frame = _input_frame(view, columns, rows)
+    try:
+        result = view.udf(frame)
+    except Exception as exc:  # the user's code: say whose it is
+        raise CinefeatError(
+            f"on-demand view {view.name!r}: its udf failed: {type(exc).__name__}: {exc}"
+        ) from exc
+    missing = [f for f in item.features if f not in getattr(result, "columns", [])]
+    if missing or getattr(result, "height", rows) != rows:
+        raise CinefeatError(
+            f"on-demand view {view.name!r}: its udf must return a DataFrame with {rows} rows and "
+            f"the columns {list(item.features)}; missing {missing}"
+        )
+    outputs = {}
+    for feature, name in zip(item.features, item.output_names, strict=True):
+        target = view.field(feature).dtype.to_arrow()
+        outputs[name] = result[feature].to_arrow().cast(target)
+    return outputs
+
+
+def check_request_columns(table: pa.Table, fields: Sequence[str]) -> None:
+    missing = [f for f in fields if f not in table.column_names]
+    if missing:
+        raise EntityDataFrameError(
+            f"entity_df lacks the request data {missing} that the requested on-demand features "
+            f"need; its columns are {table.column_names}"
+        )

@@ -1,6 +1,7 @@
 """Where raw data comes from: loaders (TMDB JSON, TMDB-5000 CSV, MovieLens) into canonical
 shapes with quarantine, the seeded synthetic generator, and the views raw data is stored in."""
 
+from cinefeat.sources._movielens import load_movielens
 from cinefeat.sources._schema import (
     MOVIES_SCHEMA,
     QUARANTINE_SCHEMA,
@@ -27,6 +28,7 @@ __all__ = [
     "SyntheticConfig",
     "empty_quarantine",
     "generate_rating_events",
+    "load_movielens",
     "load_tmdb",
     "load_tmdb5000",
     "rating_events",

@@ -108,7 +108,12 @@ class OnlineReader:
             self._fill(read, rows, now_us, values, statuses, stamps)
         if plan.on_demand:
             self._on_demand(plan, entity_rows, values, statuses, stamps)
-        join_keys = {key: [row.get(key) for row in entity_rows] for key in plan.join_keys}
+        # Join keys come back in the order the caller wrote them in the first entity row.
+        keys = plan.join_keys
+        if entity_rows and len(keys) > 1:
+            first = list(entity_rows[0])
+            keys = tuple(sorted(keys, key=lambda k: first.index(k) if k in first else len(first)))
+        join_keys = {key: [row.get(key) for row in entity_rows] for key in keys}
         return OnlineResponse(join_keys, values, statuses, stamps)
 
     @staticmethod

@@ -10,6 +10,7 @@ the most votes is kept (the first read wins a tie) and the others are quarantine
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +25,7 @@ from cinefeat.sources._tmdb_sql import NORMALISATIONS, records_sql, validated_sq
 from cinefeat.sqltext import sql_string
 from cinefeat.timeutil import as_utc
 
-__all__ = ["SnapshotTime", "load_tmdb", "load_tmdb_records", "snapshot_time"]
+__all__ = ["SnapshotTime", "finish_load", "load_tmdb", "snapshot_time"]
 
 _JSON_SUFFIXES = {".json", ".jsonl", ".ndjson"}
 _NAME_TIME = re.compile(
@@ -61,14 +62,42 @@ def _files(path: Path) -> list[Path]:
     raise CinefeatError(f"load_tmdb: {path} does not exist")
 
 
-def _read_file(connection: duckdb.DuckDBPyConnection, path: Path) -> pl.DataFrame:
-    json_format = "newline_delimited" if path.suffix.lower() in {".jsonl", ".ndjson"} else "auto"
-    source = (
-        f"(SELECT json AS doc FROM read_json_objects({sql_string(str(path))}, "
-        f"format = '{json_format}', maximum_object_size = 268435456))"
+def _json_source(files: list[tuple[Path, SnapshotTime]]) -> str:
+    """All files in one scan (DuckDB reads them in parallel), with the file each doc came from."""
+    parts = []
+    for json_format, suffixes in (("newline_delimited", {".jsonl", ".ndjson"}), ("auto", None)):
+        chosen = [
+            sql_string(str(path))
+            for path, _ in files
+            if (
+                path.suffix.lower() in suffixes
+                if suffixes
+                else path.suffix.lower() not in {".jsonl", ".ndjson"}
+            )
+        ]
+        if chosen:
+            parts.append(
+                f"SELECT json AS doc, filename FROM read_json_objects([{', '.join(chosen)}], "
+                f"format = '{json_format}', filename = true, maximum_object_size = 268435456)"
+            )
+    return "(" + " UNION ALL ".join(parts) + ")"
+
+
+def _files_table(files: list[tuple[Path, SnapshotTime]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "source": [str(path) for path, _ in files],
+            "snapshot_ts": [when.moment for _, when in files],
+            "snapshot_from": [when.origin for _, when in files],
+            "file_order": list(range(len(files))),
+        },
+        schema={
+            "source": pl.String,
+            "snapshot_ts": MOVIES_SCHEMA["snapshot_ts"],
+            "snapshot_from": pl.String,
+            "file_order": pl.Int64,
+        },
     )
-    sql = validated_sql(records_sql(source))
-    return pl.from_arrow(connection.sql(sql).to_arrow_table())  # type: ignore[return-value]
 
 
 def _unreadable(path: Path, error: Exception, when: SnapshotTime) -> pl.DataFrame:
@@ -86,78 +115,95 @@ def _unreadable(path: Path, error: Exception, when: SnapshotTime) -> pl.DataFram
     )
 
 
-def load_tmdb_records(
-    frames: list[tuple[pl.DataFrame, str, SnapshotTime]],
-    errors: list[str],
-    unreadable: list[pl.DataFrame],
-) -> LoadResult:
-    """Combine validated rows of several sources into one LoadResult: split accepted from
-    quarantined, drop duplicates within each snapshot, count normalisations."""
-    rows = (
-        pl.concat(
-            [
-                frame.with_columns(
-                    pl.lit(source).alias("source"),
-                    pl.lit(when.moment).cast(MOVIES_SCHEMA["snapshot_ts"]).alias("snapshot_ts"),
-                    pl.lit(order).alias("file_order"),
-                )
-                for order, (frame, source, when) in enumerate(frames)
-            ],
-            how="diagonal_relaxed",
-        )
-        if frames
-        else None
-    )
-    if rows is None or rows.is_empty():
-        quarantined = (
-            pl.concat(unreadable) if unreadable else pl.DataFrame(schema=QUARANTINE_SCHEMA)
-        )
-        return LoadResult("movies", pl.DataFrame(schema=MOVIES_SCHEMA), quarantined, errors=errors)
+_CANONICAL = ", ".join(f'"{name}"' for name in MOVIES_SCHEMA)
 
-    valid = rows.filter(pl.col("problems") == "")
-    ranked = valid.sort(
-        ["snapshot_ts", "movie_id", "vote_count", "file_order", "doc_no", "position"],
-        descending=[False, False, True, False, False, False],
-    ).with_columns(
-        (pl.int_range(pl.len()).over("snapshot_ts", "movie_id") == 0).alias("kept"),
-        pl.col("source").first().over("snapshot_ts", "movie_id").alias("kept_source"),
-    )
-    accepted = ranked.filter("kept")
-    duplicates = ranked.filter(~pl.col("kept")).with_columns(
-        pl.format(
-            "duplicate: movie_id {} appears again in snapshot {}; kept the record with the most "
-            "votes (from {})",
-            "movie_id",
-            pl.col("snapshot_ts").dt.to_string("%Y-%m-%dT%H:%M:%SZ"),
-            "kept_source",
-        ).alias("problems")
-    )
-    rejected = pl.concat(
-        [rows.filter(pl.col("problems") != ""), duplicates], how="diagonal_relaxed"
-    )
-    quarantined = pl.concat(
-        [
-            rejected.select(
-                pl.lit("movies").alias("kind"),
-                "raw",
-                pl.col("problems").alias("reason"),
-                "source",
-                "snapshot_ts",
-            ),
-            *unreadable,
-        ]
-    )
+
+def finish_load(
+    connection: duckdb.DuckDBPyConnection,
+    records: str,
+    files: pl.DataFrame,
+    params: dict[str, object] | None = None,
+) -> LoadResult:
+    """Validate `records` (the `records_sql` columns) and split them into accepted and
+    quarantined: within one snapshot a movie is kept once, the record with most votes (then the
+    first read). Raw record text is only carried for quarantined records."""
+    table = f"cf_load_{uuid.uuid4().hex}"
+    connection.register("cf_files", files.to_arrow())
+    valid = "problems = ''"
+    try:
+        # Materialised first: its rowid is then the reading order, which numbering rows with
+        # row_number() would compute single-threaded at several times the cost.
+        connection.execute(f"CREATE TEMP TABLE {table}_records AS {records}", params or None)
+        validated = validated_sql(f"(SELECT *, rowid AS position FROM {table}_records)")
+        connection.execute(
+            f"""CREATE TEMP TABLE {table} AS
+            SELECT v.*, f.snapshot_ts, f.file_order,
+              CASE WHEN {valid} THEN row_number() OVER (
+                PARTITION BY f.snapshot_ts, v.movie_id, {valid}
+                ORDER BY v.vote_count DESC, f.file_order, v.position) END AS rank,
+              CASE WHEN {valid} THEN first_value(v.source) OVER (
+                PARTITION BY f.snapshot_ts, v.movie_id, {valid}
+                ORDER BY v.vote_count DESC, f.file_order, v.position) END AS kept_source
+            FROM ({validated}) v JOIN cf_files f USING (source)"""
+        )
+        accepted_sql = (
+            f"SELECT {_CANONICAL} FROM {table} WHERE rank = 1 ORDER BY file_order, position"
+        )
+        accepted = pl.from_arrow(connection.sql(accepted_sql).to_arrow_table())
+        duplicate = (
+            "'duplicate: movie_id ' || movie_id || ' appears again in snapshot ' || "
+            "strftime(snapshot_ts, '%Y-%m-%dT%H:%M:%SZ') || '; kept the record with the most "
+            "votes (from ' || kept_source || ')'"
+        )
+        quarantined = pl.from_arrow(
+            connection.sql(
+                f"SELECT 'movies' AS kind, raw, CASE WHEN {valid} THEN {duplicate} "
+                f"ELSE problems END AS reason, source, snapshot_ts FROM {table} "
+                f"WHERE NOT {valid} OR rank > 1 "
+                "ORDER BY file_order, position"
+            ).to_arrow_table()
+        )
+        sums = ", ".join(f'sum("{n}"::INTEGER)' for n in NORMALISATIONS)
+        counts = connection.sql(f"SELECT {sums} FROM {table} WHERE rank = 1").fetchall()[0]
+        per_file = connection.sql(
+            f"SELECT source, count(*) FROM {table} GROUP BY source"
+        ).fetchall()
+    finally:
+        connection.execute(f"DROP TABLE IF EXISTS {table}")
+        connection.execute(f"DROP TABLE IF EXISTS {table}_records")
+        connection.unregister("cf_files")
+    assert isinstance(accepted, pl.DataFrame) and isinstance(quarantined, pl.DataFrame)
     normalised = {
-        name: int(count)
-        for name, count in accepted.select(pl.col(list(NORMALISATIONS)).sum())
-        .row(0, named=True)
-        .items()
-        if count
+        name: int(count) for name, count in zip(NORMALISATIONS, counts, strict=True) if count
     }
-    canonical = accepted.sort("file_order", "doc_no", "position").select(
-        pl.col(name).cast(dtype) for name, dtype in MOVIES_SCHEMA.items()
+    records = dict(per_file)
+    summary = files.with_columns(
+        pl.col("source").replace_strict(records, default=0, return_dtype=pl.Int64).alias("records"),
+        pl.lit("read").alias("status"),
+    ).drop("file_order")
+    return LoadResult(
+        "movies",
+        accepted.cast(pl.Schema(MOVIES_SCHEMA)),
+        quarantined.cast(pl.Schema(QUARANTINE_SCHEMA)),
+        normalised=normalised,
+        extras={"files": summary},
     )
-    return LoadResult("movies", canonical, quarantined, normalised=normalised, errors=errors)
+
+
+def _readable(
+    connection: duckdb.DuckDBPyConnection, files: list[tuple[Path, SnapshotTime]]
+) -> tuple[list[tuple[Path, SnapshotTime]], list[str], list[pl.DataFrame]]:
+    """Only when reading all files at once failed: find the files that cannot be parsed."""
+    good, errors, unreadable = [], [], []
+    for path, when in files:
+        try:
+            connection.sql(f"SELECT count(*) FROM {_json_source([(path, when)])}").fetchall()
+        except duckdb.Error as exc:
+            errors.append(f"{path}: {str(exc).splitlines()[0]}")
+            unreadable.append(_unreadable(path, exc, when))
+        else:
+            good.append((path, when))
+    return good, errors, unreadable
 
 
 def load_tmdb(path: str | Path, snapshot_ts: datetime | None = None) -> LoadResult:
@@ -166,41 +212,31 @@ def load_tmdb(path: str | Path, snapshot_ts: datetime | None = None) -> LoadResu
     A file that cannot be parsed (truncated JSON, not UTF-8) is reported in `errors` with its
     name and position, counted as one quarantined record, and the other files still load.
     """
-    files = _files(Path(path))
+    files = [(file, snapshot_time(file, snapshot_ts)) for file in _files(Path(path))]
     connection = connect()
-    frames: list[tuple[pl.DataFrame, str, SnapshotTime]] = []
     errors: list[str] = []
     unreadable: list[pl.DataFrame] = []
-    sources = []
     try:
-        for file in files:
-            when = snapshot_time(file, snapshot_ts)
-            try:
-                frame = _read_file(connection, file)
-            except duckdb.Error as exc:
-                errors.append(f"{file}: {str(exc).splitlines()[0]}")
-                unreadable.append(_unreadable(file, exc, when))
-                sources.append((str(file), when, 1, f"unreadable: {str(exc).splitlines()[0]}"))
-                continue
-            frames.append((frame, str(file), when))
-            sources.append((str(file), when, frame.height, "read"))
+        try:
+            result = (
+                finish_load(connection, records_sql(_json_source(files)), _files_table(files))
+                if files
+                else None
+            )
+        except duckdb.Error:
+            files, errors, unreadable = _readable(connection, files)
+            result = (
+                finish_load(connection, records_sql(_json_source(files)), _files_table(files))
+                if files
+                else None
+            )
     finally:
         connection.close()
-    result = load_tmdb_records(frames, errors, unreadable)
-    result.extras["files"] = pl.DataFrame(
-        {
-            "source": [s[0] for s in sources],
-            "snapshot_ts": [s[1].moment for s in sources],
-            "snapshot_from": [s[1].origin for s in sources],
-            "records": [s[2] for s in sources],
-            "status": [s[3] for s in sources],
-        },
-        schema={
-            "source": pl.String,
-            "snapshot_ts": MOVIES_SCHEMA["snapshot_ts"],
-            "snapshot_from": pl.String,
-            "records": pl.Int64,
-            "status": pl.String,
-        },
-    )
+    if result is None:
+        result = LoadResult(
+            "movies", pl.DataFrame(schema=MOVIES_SCHEMA), pl.DataFrame(schema=QUARANTINE_SCHEMA)
+        )
+    result.errors = errors
+    if unreadable:
+        result.quarantined = pl.concat([result.quarantined, *unreadable])
     return result

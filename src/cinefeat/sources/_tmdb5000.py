@@ -15,8 +15,7 @@ import polars as pl
 from cinefeat.errors import CinefeatError
 from cinefeat.offline import connect
 from cinefeat.sources._schema import LoadResult
-from cinefeat.sources._tmdb import load_tmdb_records, snapshot_time
-from cinefeat.sources._tmdb_sql import validated_sql
+from cinefeat.sources._tmdb import finish_load, snapshot_time
 
 __all__ = ["load_tmdb5000"]
 
@@ -45,12 +44,11 @@ def _records(columns: list[str]) -> str:
     )
     return f"""
 SELECT
-  row_number() OVER () AS doc_no, 1 AS position, 'csv row' AS shape,
+  $source AS source, 'csv row' AS shape,
   to_json(cf_csv)::VARCHAR AS raw,
   CAST(NULL AS VARCHAR) AS shape_error,
   CAST(NULL AS VARCHAR) AS media_type,
   {fields},
-  release_date IS NOT NULL AS has_release_date,
   CASE WHEN json_valid(genres) THEN to_json(json_extract(genres, '$[*].id')) END AS genre_ids,
   {"adult" if "adult" in columns else "CAST(NULL AS VARCHAR)"} AS adult
 FROM cf_csv
@@ -73,13 +71,24 @@ def load_tmdb5000(path: str | Path, snapshot_ts: datetime | None = None) -> Load
             f"{file}: not a TMDB-5000 movies file; missing columns {missing} "
             f"(it has {frame.columns})"
         )
+    when = snapshot_time(file, snapshot_ts)
+    files = pl.DataFrame(
+        {
+            "source": [str(file)],
+            "snapshot_ts": [when.moment],
+            "snapshot_from": [when.origin],
+            "file_order": [0],
+        },
+        schema={
+            "source": pl.String,
+            "snapshot_ts": pl.Datetime("us", "UTC"),
+            "snapshot_from": pl.String,
+            "file_order": pl.Int64,
+        },
+    )
     connection = connect()
     try:
         connection.register("cf_csv", frame.to_arrow())
-        validated = pl.from_arrow(
-            connection.sql(validated_sql(_records(frame.columns))).to_arrow_table()
-        )
+        return finish_load(connection, _records(frame.columns), files, {"source": str(file)})
     finally:
         connection.close()
-    assert isinstance(validated, pl.DataFrame)
-    return load_tmdb_records([(validated, str(file), snapshot_time(file, snapshot_ts))], [], [])

@@ -45,40 +45,44 @@ END
 """
 
 
-def _text(path: str) -> str:
-    return f"rec->>'$.{path}'"
+_TEXT_FIELDS = (
+    "id", "media_type", "title", "original_title", "original_language", "release_date",
+    "popularity", "vote_average", "vote_count", "adult", "overview", "runtime", "budget",
+    "revenue",
+)  # fmt: skip
+# One parse per record: every field as text (numbers keep their JSON spelling), genres as JSON.
+_FIELDS_STRUCT = (
+    "{"
+    + ", ".join(f'"{name}": "VARCHAR"' for name in _TEXT_FIELDS)
+    + ', "genre_ids": "JSON", "genres": "JSON"}'
+)
 
 
 def records_sql(source: str) -> str:
-    """One row per record found in `source` (a relation with a `doc` JSON column), with the
-    canonical fields still as text, plus `raw`, `shape` and the record's position."""
+    """One row per record found in `source` (a relation with a `doc` JSON column and the
+    `filename` it came from): `source`, `shape`, `raw` (the record's JSON text), `shape_error`
+    and the canonical fields still as text."""
+    fields = ", ".join(f"f.{name} AS {name}" for name in _TEXT_FIELDS)
     # List records carry genre_ids; detail objects carry genres: [{id, name}].
     genre_ids = (
-        "CASE WHEN json_type(rec, '$.genre_ids') = 'ARRAY' THEN json_extract(rec, '$.genre_ids') "
-        "WHEN json_type(rec, '$.genres') = 'ARRAY' "
-        "THEN to_json(json_extract(rec, '$.genres[*].id')) END"
+        "CASE WHEN json_type(f.genre_ids) = 'ARRAY' THEN f.genre_ids::VARCHAR "
+        "WHEN json_type(f.genres) = 'ARRAY' THEN to_json(json_extract(f.genres, '$[*].id')) END"
     )
     return f"""
-WITH docs AS (SELECT doc, row_number() OVER () AS doc_no FROM {source}),
-shaped AS (SELECT doc, doc_no, {_SHAPE} AS shape FROM docs),
-found AS (
-  SELECT doc_no, shape, r.rec, r.position
-  FROM shaped, unnest({_RECORDS}) WITH ORDINALITY AS r(rec, position)
+WITH shaped AS (SELECT doc, filename, {_SHAPE} AS shape FROM {source}),
+unnested AS (SELECT filename, shape, unnest({_RECORDS}) AS rec FROM shaped),
+parsed AS (
+  SELECT filename, shape, rec,
+    CASE WHEN json_type(rec) = 'OBJECT' THEN json_transform(rec, '{_FIELDS_STRUCT}') END AS f
+  FROM unnested
 )
 SELECT
-  doc_no, position, shape, rec::VARCHAR AS raw,
+  filename AS source, shape, rec::VARCHAR AS raw,
   CASE WHEN shape = 'unknown' THEN 'unknown JSON shape: top-level keys '
        || coalesce(array_to_string(json_keys(rec)[:8], ', '), json_type(rec)) END AS shape_error,
-  {_text("id")} AS id, {_text("media_type")} AS media_type,
-  {_text("title")} AS title, {_text("original_title")} AS original_title,
-  {_text("original_language")} AS original_language, {_text("release_date")} AS release_date,
-  json_exists(rec, '$.release_date') AS has_release_date,
-  {genre_ids} AS genre_ids,
-  {_text("popularity")} AS popularity, {_text("vote_average")} AS vote_average,
-  {_text("vote_count")} AS vote_count, {_text("adult")} AS adult,
-  {_text("overview")} AS overview, {_text("runtime")} AS runtime,
-  {_text("budget")} AS budget, {_text("revenue")} AS revenue
-FROM found
+  {fields},
+  {genre_ids} AS genre_ids
+FROM parsed
 """
 
 
@@ -184,7 +188,7 @@ FROM ({records})
     return f"""
 SELECT
   {_problems()} AS problems,
-  raw, doc_no, position,
+  raw, source, position,
   movie_id,
   trim(coalesce(nullif(trim(title), ''), original_title)) AS title,
   trim(coalesce(nullif(trim(original_title), ''), title)) AS original_title,

@@ -1,0 +1,157 @@
+"""On-demand features: one udf, the same values online and offline, stored for other processes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import polars as pl
+import pytest
+
+from cinefeat import (
+    CinefeatError,
+    DefinitionError,
+    Entity,
+    EntityDataFrameError,
+    FeatureService,
+    FeatureStore,
+    FeatureView,
+    Field,
+)
+from cinefeat.definitions import OnDemandFeatureView, RequestSource
+from cinefeat.types import Float64, Int64, UnixTimestamp
+from tests.helpers import run_python
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+USER, MOVIE = Entity("user", ["user_id"]), Entity("movie", ["movie_id"])
+USERS = FeatureView(
+    "users", [USER], [Field("user_id", Int64), Field("mean_rating", Float64)],
+    ttl=timedelta(days=30),
+)
+MOVIES = FeatureView(
+    "movies", [MOVIE],
+    [Field("movie_id", Int64), Field("vote_average", Float64), Field("released", UnixTimestamp)],
+    ttl=timedelta(days=30),
+)
+REQUEST = RequestSource("request", [Field("request_ts", UnixTimestamp)])
+
+
+def match(inputs: pl.DataFrame) -> pl.DataFrame:
+    bias = pl.col("users__mean_rating") - pl.col("movies__vote_average") / 2
+    age = (pl.col("request_ts") - pl.col("movies__released")).dt.total_days()
+    return inputs.select(bias.alias("rating_bias"), age.cast(pl.Int64).alias("age_days"))
+
+
+MATCH = OnDemandFeatureView(
+    "match",
+    sources=[USERS[["mean_rating"]], MOVIES, REQUEST],
+    schema=[Field("rating_bias", Float64), Field("age_days", Int64)],
+    udf=match,
+    description="how a user and a movie fit",
+)
+
+
+@pytest.fixture
+def odfv_store(store: FeatureStore) -> FeatureStore:
+    store.apply([USERS, MOVIES, MATCH, FeatureService("ranker", [USERS, MATCH])])
+    store.push(
+        "users",
+        pd.DataFrame({"user_id": [1, 2], "mean_rating": [4.0, 3.0], "event_timestamp": [NOW] * 2}),
+        to="online_and_offline",
+    )
+    store.push(
+        "movies",
+        pd.DataFrame(
+            {
+                "movie_id": [10, 11],
+                "vote_average": [7.0, 9.0],
+                "released": [NOW - timedelta(days=10), NOW - timedelta(days=400)],
+                "event_timestamp": [NOW] * 2,
+            }
+        ),
+        to="online_and_offline",
+    )
+    return store
+
+
+def test_online_and_offline_agree(odfv_store: FeatureStore) -> None:
+    request_ts = NOW + timedelta(hours=1)
+    rows = [
+        {"user_id": 1, "movie_id": 10, "request_ts": request_ts},
+        {"user_id": 2, "movie_id": 11, "request_ts": request_ts},
+        {"user_id": 3, "movie_id": 10, "request_ts": request_ts},  # unknown user
+    ]
+    refs = ["match:rating_bias", "movies:vote_average", "match:age_days"]
+    online = odfv_store.get_online_features(refs, rows).to_dict()
+    assert online["rating_bias"] == [0.5, -1.5, None]
+    assert online["age_days"] == [10, 400, 10]
+    assert list(online) == ["user_id", "movie_id", "rating_bias", "vote_average", "age_days"]
+
+    entity = pd.DataFrame(rows).assign(event_timestamp=request_ts)
+    offline = odfv_store.get_historical_features(entity, refs).to_df()
+    assert offline["rating_bias"].tolist()[:2] == online["rating_bias"][:2]
+    assert pd.isna(offline["rating_bias"][2])
+    assert offline["age_days"].tolist() == online["age_days"]
+    assert list(offline.columns) == [
+        "user_id", "movie_id", "request_ts", "event_timestamp", "rating_bias", "vote_average",
+        "age_days",
+    ]
+
+
+def test_statuses_and_services(odfv_store: FeatureStore) -> None:
+    rows = [{"user_id": 3, "movie_id": 10, "request_ts": NOW}]
+    response = odfv_store.get_online_features("ranker", rows, full_feature_names=True)
+    assert response.feature_names == [
+        "users__mean_rating", "match__rating_bias", "match__age_days",
+    ]
+    assert [s.value for s in response.statuses["match__rating_bias"]] == ["NULL_VALUE"]
+    assert [s.value for s in response.statuses["match__age_days"]] == ["PRESENT"]
+
+
+def test_request_data_is_required(odfv_store: FeatureStore) -> None:
+    with pytest.raises(EntityDataFrameError, match="lacks request data 'request_ts'"):
+        odfv_store.get_online_features(["match:age_days"], [{"user_id": 1, "movie_id": 10}])
+    entity = pd.DataFrame({"user_id": [1], "movie_id": [10], "event_timestamp": [NOW]})
+    with pytest.raises(EntityDataFrameError, match=r"lacks the request data \['request_ts'\]"):
+        odfv_store.get_historical_features(entity, ["match:age_days"]).to_df()
+
+
+def test_another_process_runs_the_stored_udf(odfv_store: FeatureStore, repo: Path) -> None:
+    code = f"""
+from datetime import datetime, timezone
+from cinefeat import FeatureStore
+store = FeatureStore(".")
+rows = [{{"user_id": 1, "movie_id": 10, "request_ts": datetime.fromisoformat("{NOW.isoformat()}")}}]
+print(store.get_online_features(["match:rating_bias", "match:age_days"], rows).to_dict())
+"""
+    result = run_python(code, cwd=repo)
+    assert result.returncode == 0, result.stderr
+    assert "'rating_bias': [0.5], 'age_days': [10]" in result.stdout
+
+
+def broken(inputs: pl.DataFrame) -> pl.DataFrame:
+    return inputs.select(pl.col("nope"))
+
+
+def test_udf_failures_name_the_view(store: FeatureStore) -> None:
+    view = OnDemandFeatureView("bad", [USERS], [Field("x", Float64)], udf=broken)
+    store.apply([USERS, view])
+    store.push(
+        "users", pd.DataFrame({"user_id": [1], "mean_rating": [4.0], "event_timestamp": [NOW]})
+    )
+    with pytest.raises(CinefeatError, match="on-demand view 'bad': its udf failed"):
+        store.get_online_features(["bad:x"], [{"user_id": 1}])
+
+
+def test_definition_checks(store: FeatureStore) -> None:
+    with pytest.raises(DefinitionError, match="udf must be a named, top-level function"):
+        OnDemandFeatureView("v", [USERS], [Field("x", Float64)], udf=lambda df: df)
+    store.apply([USERS, MOVIES, MATCH])
+    changed = FeatureView(
+        "movies", [MOVIE], [Field("movie_id", Int64), Field("vote_average", Int64),
+                            Field("released", UnixTimestamp)],
+    )
+    with pytest.raises(DefinitionError, match="reads movies:vote_average as Float64"):
+        store.apply([changed])
+    assert store.get_on_demand_feature_view("match").feature_names == ("rating_bias", "age_days")

@@ -176,9 +176,9 @@ def finish_load(
     normalised = {
         name: int(count) for name, count in zip(NORMALISATIONS, counts, strict=True) if count
     }
-    records = dict(per_file)
+    counted = dict(per_file)
     summary = files.with_columns(
-        pl.col("source").replace_strict(records, default=0, return_dtype=pl.Int64).alias("records"),
+        pl.col("source").replace_strict(counted, default=0, return_dtype=pl.Int64).alias("records"),
         pl.lit("read").alias("status"),
     ).drop("file_order")
     return LoadResult(

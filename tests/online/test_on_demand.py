@@ -26,11 +26,14 @@ from tests.helpers import run_python
 NOW = datetime.now(UTC).replace(microsecond=0)
 USER, MOVIE = Entity("user", ["user_id"]), Entity("movie", ["movie_id"])
 USERS = FeatureView(
-    "users", [USER], [Field("user_id", Int64), Field("mean_rating", Float64)],
+    "users",
+    [USER],
+    [Field("user_id", Int64), Field("mean_rating", Float64)],
     ttl=timedelta(days=30),
 )
 MOVIES = FeatureView(
-    "movies", [MOVIE],
+    "movies",
+    [MOVIE],
     [Field("movie_id", Int64), Field("vote_average", Float64), Field("released", UnixTimestamp)],
     ttl=timedelta(days=30),
 )
@@ -94,7 +97,12 @@ def test_online_and_offline_agree(odfv_store: FeatureStore) -> None:
     assert pd.isna(offline["rating_bias"][2])
     assert offline["age_days"].tolist() == online["age_days"]
     assert list(offline.columns) == [
-        "user_id", "movie_id", "request_ts", "event_timestamp", "rating_bias", "vote_average",
+        "user_id",
+        "movie_id",
+        "request_ts",
+        "event_timestamp",
+        "rating_bias",
+        "vote_average",
         "age_days",
     ]
 
@@ -103,7 +111,9 @@ def test_statuses_and_services(odfv_store: FeatureStore) -> None:
     rows = [{"user_id": 3, "movie_id": 10, "request_ts": NOW}]
     response = odfv_store.get_online_features("ranker", rows, full_feature_names=True)
     assert response.feature_names == [
-        "users__mean_rating", "match__rating_bias", "match__age_days",
+        "users__mean_rating",
+        "match__rating_bias",
+        "match__age_days",
     ]
     assert [s.value for s in response.statuses["match__rating_bias"]] == ["NULL_VALUE"]
     assert [s.value for s in response.statuses["match__age_days"]] == ["PRESENT"]
@@ -149,8 +159,9 @@ def test_definition_checks(store: FeatureStore) -> None:
         OnDemandFeatureView("v", [USERS], [Field("x", Float64)], udf=lambda df: df)
     store.apply([USERS, MOVIES, MATCH])
     changed = FeatureView(
-        "movies", [MOVIE], [Field("movie_id", Int64), Field("vote_average", Int64),
-                            Field("released", UnixTimestamp)],
+        "movies",
+        [MOVIE],
+        [Field("movie_id", Int64), Field("vote_average", Int64), Field("released", UnixTimestamp)],
     )
     with pytest.raises(DefinitionError, match="reads movies:vote_average as Float64"):
         store.apply([changed])

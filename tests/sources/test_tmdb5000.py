@@ -19,8 +19,10 @@ HEADER = (
 )
 ROWS = [
     # a normal row, with commas and quotes inside quoted fields
-    '237000000,"[{""id"": 28, ""name"": ""Action""}, {""id"": 878, ""name"": ""Science Fiction""}]",'
-    'http://x,19995,"[]",en,Avatar,"In the 22nd century, a ""paraplegic"" Marine...",150.43,"[]","[]",'
+    '237000000,"[{""id"": 28, ""name"": ""Action""}, '
+    '{""id"": 878, ""name"": ""Science Fiction""}]",'
+    'http://x,19995,"[]",en,Avatar,"In the 22nd century, a ""paraplegic"" Marine...",150.43,'
+    '"[]","[]",'
     '2009-12-10,2787965087,162,"[]",Released,Enter the world,Avatar,7.2,11800\n',
     # zeros mean unknown; an unknown (retired) genre id; an empty release date
     '0,"[{""id"": 10769, ""name"": ""Foreign""}, {""id"": 18, ""name"": ""Drama""}]",,2,"[]",fr,'

@@ -143,15 +143,15 @@ class FeatureView:
         for aggregation in aggregations:
             if not isinstance(aggregation, Aggregation):
                 raise DefinitionError(f"{where}: aggregations must be Aggregation objects")
-            name = aggregation.output
-            if name in outputs:
-                raise DefinitionError(f"{where}: two aggregations are both named {name!r}")
-            outputs.add(name)
-            if name not in features:
-                raise DefinitionError(
-                    f"{where}: aggregation {name!r} has no field in schema; add "
-                    f"Field({name!r}, ...) (or name the aggregation after an existing field)"
-                )
+            for name in aggregation.outputs:
+                if name in outputs:
+                    raise DefinitionError(f"{where}: two aggregations are both named {name!r}")
+                outputs.add(name)
+                if name not in features:
+                    raise DefinitionError(
+                        f"{where}: aggregation {name!r} has no field in schema; add "
+                        f"Field({name!r}, ...) (or name the aggregation after an existing field)"
+                    )
         object.__setattr__(self, "aggregations", aggregations)
 
     def _check_time_columns(self, where: str) -> None:

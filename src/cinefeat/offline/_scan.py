@@ -8,6 +8,7 @@ missing or mistyped column is an error naming it, never a silent cast.
 
 from __future__ import annotations
 
+import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,6 +28,7 @@ CREATED = "__cf_created"
 
 
 _database: duckdb.DuckDBPyConnection | None = None
+_MAX_SPILL = "16GB"
 _database_lock = threading.Lock()
 
 
@@ -42,6 +44,11 @@ def connect() -> duckdb.DuckDBPyConnection:
         if _database is None:
             _database = duckdb.connect()
             _database.execute("SET GLOBAL TimeZone = 'UTC'")
+            # Spill files go to the system's temp directory, not the working directory, and
+            # may not fill the disk: a query that would need more fails instead.
+            spill = Path(tempfile.gettempdir()) / "cinefeat-duckdb"
+            _database.execute(f"SET GLOBAL temp_directory = {sql_string(str(spill))}")
+            _database.execute(f"SET GLOBAL max_temp_directory_size = '{_MAX_SPILL}'")
         return _database.cursor()
 
 

@@ -16,9 +16,9 @@ import polars as pl
 from cinefeat.definitions import Aggregation, FeatureView, Field
 from cinefeat.sources import TMDB_GENRE_SLUGS, TMDB_GENRES, USER
 from cinefeat.transforms.aggregate import aggregate_events
-from cinefeat.types import Float64, Int64, UnixTimestamp
+from cinefeat.types import Float32, Float64, Int32, Int64, UnixTimestamp
 
-__all__ = ["user_activity", "user_activity_events", "user_activity_features"]
+__all__ = ["user_activity", "user_activity_features"]
 
 _WINDOWS: dict[str, timedelta | None] = {
     "7d": timedelta(days=7),
@@ -40,7 +40,8 @@ def _definition() -> tuple[list[Aggregation], list[Field]]:
         for function, text in _STATS.items():
             name = f"rating_{function}_{label}"
             aggregations.append(Aggregation("rating", function, window, name))  # type: ignore[arg-type]
-            dtype = Int64 if function == "count" else Float64
+            # Ratings have two significant digits: Float32 keeps them and halves the memory.
+            dtype = Int32 if function == "count" else Float32
             fields.append(Field(name, dtype, f"{text} {_window_text(label)}"))
     aggregations += [
         Aggregation("movie_id", "count_distinct", None, "distinct_movies"),
@@ -48,7 +49,7 @@ def _definition() -> tuple[list[Aggregation], list[Field]]:
         Aggregation("log_popularity", "mean", None, "mean_log_popularity"),
     ]
     fields += [
-        Field("distinct_movies", Int64, "Distinct movies rated, all time"),
+        Field("distinct_movies", Int32, "Distinct movies rated, all time"),
         Field("last_rated_at", UnixTimestamp, "Time of the user's latest rating"),
         Field(
             "mean_log_popularity",
@@ -56,15 +57,16 @@ def _definition() -> tuple[list[Aggregation], list[Field]]:
             "Mean log1p(popularity) of the movies rated, each as crawled at or before the rating",
         ),
     ]
+    # One output per TMDB genre; the genre query runs in long format (see aggregate.py).
+    aggregations += [
+        Aggregation("rating", "share", None, "genre_share", "genre_ids", TMDB_GENRE_SLUGS),
+        Aggregation("rating", "mean", None, "genre_mean_rating", "genre_ids", TMDB_GENRE_SLUGS),
+    ]
     for gid, slug in TMDB_GENRE_SLUGS.items():
         share, mean = f"genre_share_{slug}", f"genre_mean_rating_{slug}"
-        aggregations += [
-            Aggregation(f"is_{slug}", "mean", None, share),
-            Aggregation(f"rating_{slug}", "mean", None, mean),
-        ]
         fields += [
-            Field(share, Float64, f"Share of the user's ratings on {TMDB_GENRES[gid]} movies"),
-            Field(mean, Float64, f"Mean rating the user gave {TMDB_GENRES[gid]} movies"),
+            Field(share, Float32, f"Share of the user's ratings on {TMDB_GENRES[gid]} movies"),
+            Field(mean, Float32, f"Mean rating the user gave {TMDB_GENRES[gid]} movies"),
         ]
     fields.append(
         Field(
@@ -89,41 +91,16 @@ user_activity = FeatureView(
 )
 
 
-def user_activity_events(
-    ratings: pl.DataFrame | pl.LazyFrame, movies: pl.DataFrame | pl.LazyFrame
-) -> pl.DataFrame:
-    """Ratings (RATINGS_SCHEMA) with the columns the aggregations read: one 0/1 `is_<genre>`
-    and one `rating_<genre>` (the rating, or null) per TMDB genre, and `log_popularity` of the
-    movie at its latest crawl at or before the rating. A movie's genres are its latest known."""
-    movies = movies.lazy()
-    genres = movies.sort("snapshot_ts").group_by("movie_id").agg(pl.col("genre_ids").last())
-    crawls = movies.select(
-        "movie_id",
-        pl.col("snapshot_ts").alias("crawled_at"),
-        pl.col("popularity").log1p().alias("log_popularity"),
-    ).sort("crawled_at")
-    events = (
-        ratings.lazy()
-        .sort("event_timestamp")
-        .join_asof(crawls, left_on="event_timestamp", right_on="crawled_at", by="movie_id")
-        .join(genres, on="movie_id", how="left")
-    )
-    in_genre = {
-        slug: pl.col("genre_ids").list.contains(gid).fill_null(False)
-        for gid, slug in TMDB_GENRE_SLUGS.items()
-    }
-    return events.select(
-        "user_id",
-        "movie_id",
-        "rating",
-        "event_timestamp",
-        "log_popularity",
-        *(flag.cast(pl.Int8).alias(f"is_{slug}") for slug, flag in in_genre.items()),
-        *(
-            pl.when(flag).then(pl.col("rating")).alias(f"rating_{slug}")
-            for slug, flag in in_genre.items()
-        ),
-    ).collect()
+_EVENTS_SQL = """
+SELECT r.user_id, r.movie_id, r.rating, r.event_timestamp,
+       ln(1 + c.popularity) AS log_popularity, g.genre_ids
+FROM cf_ratings r
+ASOF LEFT JOIN (SELECT movie_id, snapshot_ts, popularity FROM cf_movies) c
+  ON r.movie_id = c.movie_id AND r.event_timestamp >= c.snapshot_ts
+LEFT JOIN (
+  SELECT movie_id, arg_max(genre_ids, snapshot_ts) AS genre_ids FROM cf_movies GROUP BY movie_id
+) g ON r.movie_id = g.movie_id
+"""
 
 
 def user_activity_features(
@@ -133,9 +110,20 @@ def user_activity_features(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> pl.DataFrame:
-    """The user_activity rows for `ratings`, at every day boundary in [since, until]."""
-    events = user_activity_events(ratings, movies)
-    rows = aggregate_events(events, user_activity, since=since, until=until)
+    """The user_activity rows for `ratings` (RATINGS_SCHEMA), at every day boundary in
+    [since, until]. `movies` (MOVIES_SCHEMA crawls) give each movie's genres (its latest known)
+    and its popularity as crawled at or before each rating."""
+    tables = {
+        "cf_ratings": ratings.lazy().select("user_id", "movie_id", "rating", "event_timestamp"),
+        "cf_movies": movies.lazy().select("movie_id", "snapshot_ts", "popularity", "genre_ids"),
+    }
+    rows = aggregate_events(
+        f"({_EVENTS_SQL})",
+        user_activity,
+        since=since,
+        until=until,
+        tables={name: frame.collect() for name, frame in tables.items()},
+    )
     days = (pl.col("event_timestamp") - pl.col("last_rated_at")).dt.total_microseconds()
     derived = (days / 86_400_000_000).alias("days_since_last_rating")
     return rows.with_columns(derived).select(

@@ -11,27 +11,40 @@ from cinefeat.transforms.aggregate import (
     aggregate_events,
     compile_aggregations,
 )
+from cinefeat.transforms.catalog import (
+    MOVIE_GROUPS,
+    builtin_definitions,
+    movie_features,
+    recommender_v1,
+)
 from cinefeat.transforms.movie_basic import movie_basic, movie_basic_features
 from cinefeat.transforms.movie_statistical import movie_statistical, movie_statistical_features
 from cinefeat.transforms.movie_temporal import movie_temporal, movie_temporal_features
 from cinefeat.transforms.movie_text import movie_text, movie_text_features
 from cinefeat.transforms.rating_stats import daily_movie_stats, daily_user_stats
 from cinefeat.transforms.user_activity import user_activity, user_activity_features
+from cinefeat.transforms.user_movie import user_movie, user_movie_features
 
 __all__ = [
+    "MOVIE_GROUPS",
     "CompiledAggregations",
     "aggregate_events",
+    "builtin_definitions",
     "compile_aggregations",
     "daily_movie_stats",
     "daily_user_stats",
     "movie_basic",
     "movie_basic_features",
+    "movie_features",
     "movie_statistical",
     "movie_statistical_features",
     "movie_temporal",
     "movie_temporal_features",
     "movie_text",
     "movie_text_features",
+    "recommender_v1",
     "user_activity",
     "user_activity_features",
+    "user_movie",
+    "user_movie_features",
 ]

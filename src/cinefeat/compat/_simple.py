@@ -1,4 +1,4 @@
-"""The original design's simple API, as thin wrappers over FeatureStore.
+"""SimpleFeatureStore: the original simple API, a thin wrapper over FeatureStore.
 
 `SimpleFeatureStore(base_path)` needs no definitions: `save_features` infers a managed view from
 each DataFrame (creating or extending it) and pushes the rows online and offline;

@@ -8,6 +8,7 @@ the same inputs give the same outputs.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -66,33 +67,35 @@ def on_demand_inputs(
     return OnDemandInputs(reads, tuple(request))
 
 
-def _polars_dtype(dtype_name: str) -> Any:
-    import polars as pl
-
-    empty = pl.from_arrow(pa.array([], parse_dtype(dtype_name).to_arrow()))
-    assert isinstance(empty, pl.Series)
-    return empty.dtype
+@functools.lru_cache(maxsize=256)
+def _arrow_type(dtype_name: str) -> pa.DataType:
+    return parse_dtype(dtype_name).to_arrow()
 
 
 def _input_frame(view: OnDemandFeatureView, columns: Mapping[str, Any], rows: int) -> Any:
-    """The udf's input: `view__feature` columns and request fields, in their declared dtypes."""
+    """The udf's input: `view__feature` columns and request fields, in their declared dtypes.
+    Built through Arrow (a typed array per column), far cheaper than Polars' own constructor
+    for the one-row frames of online requests."""
     import polars as pl
 
-    data: dict[str, Any] = {}
-    schema: dict[str, Any] = {}
+    arrays: dict[str, pa.Array | pa.ChunkedArray] = {}
     for source in view.view_inputs:
         for feature, dtype in zip(source.features, source.dtypes, strict=True):
-            data[source.column(feature)] = columns[hidden_name(source.view, feature)]
-            schema[source.column(feature)] = _polars_dtype(dtype)
+            arrays[source.column(feature)] = _typed(
+                columns[hidden_name(source.view, feature)], _arrow_type(dtype)
+            )
     for field in view.request_fields:
-        data[field.name] = columns[field.name]
-        schema[field.name] = _polars_dtype(str(field.dtype))
-    frame = pl.DataFrame(
-        {name: pl.Series(name, values, strict=False) for name, values in data.items()}
-    )
-    if not data:
-        frame = pl.DataFrame({"__row": range(rows)})
-    return frame.cast(pl.Schema(schema)) if schema else frame
+        arrays[field.name] = _typed(columns[field.name], _arrow_type(str(field.dtype)))
+    if not arrays:
+        return pl.DataFrame({"__row": range(rows)})
+    frame = pl.from_arrow(pa.table(arrays))
+    return frame
+
+
+def _typed(values: Any, target: pa.DataType) -> pa.Array | pa.ChunkedArray:
+    if isinstance(values, pa.Array | pa.ChunkedArray):
+        return values if values.type == target else values.cast(target)
+    return pa.array(values, type=target)
 
 
 def compute_on_demand(

@@ -1,8 +1,8 @@
 """Finding a repo's definitions: import its Python files and collect the objects they define.
 
-As in Feast, a repo is a directory of Python files; every module-level Entity, FeatureView and
-FeatureService is part of it. Directories named in `.cinefeatignore` (glob patterns, one per
-line), hidden directories, `data/` and virtualenvs are skipped.
+As in Feast, a repo is a directory of Python files; every module-level Entity, FeatureView,
+OnDemandFeatureView and FeatureService is part of it. Directories named in `.cinefeatignore`
+(glob patterns, one per line), hidden directories, `data/` and virtualenvs are skipped.
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cinefeat.definitions import Entity, FeatureService, FeatureView
+from cinefeat.definitions import Entity, FeatureService, FeatureView, OnDemandFeatureView
 from cinefeat.errors import DefinitionError
 
 __all__ = ["RepoContents", "load_repo"]
 
+_DEFINITIONS = (Entity, FeatureView, OnDemandFeatureView, FeatureService)
 _ALWAYS_SKIP = {"data", "__pycache__", "venv", ".venv", "node_modules", "site-packages"}
 
 
@@ -25,10 +26,16 @@ _ALWAYS_SKIP = {"data", "__pycache__", "venv", ".venv", "node_modules", "site-pa
 class RepoContents:
     entities: list[Entity] = field(default_factory=list)
     feature_views: list[FeatureView] = field(default_factory=list)
+    on_demand_views: list[OnDemandFeatureView] = field(default_factory=list)
     feature_services: list[FeatureService] = field(default_factory=list)
 
-    def objects(self) -> list[Entity | FeatureView | FeatureService]:
-        return [*self.entities, *self.feature_views, *self.feature_services]
+    def objects(self) -> list[Entity | FeatureView | OnDemandFeatureView | FeatureService]:
+        return [
+            *self.entities,
+            *self.feature_views,
+            *self.on_demand_views,
+            *self.feature_services,
+        ]
 
 
 def _ignored(repo: Path, path: Path, patterns: list[str]) -> bool:
@@ -76,10 +83,7 @@ def load_repo(repo_path: str | Path) -> RepoContents:
                 line = _failing_line(exc, path)
                 raise DefinitionError(f"{path.relative_to(repo)}{line}: {kind}{exc}") from None
             for value in vars(module).values():
-                if (
-                    not isinstance(value, Entity | FeatureView | FeatureService)
-                    or id(value) in seen_ids
-                ):
+                if not isinstance(value, _DEFINITIONS) or id(value) in seen_ids:
                     continue
                 key = (type(value).__name__, value.name)
                 if key in origin and origin[key][0] != value:
@@ -95,6 +99,8 @@ def load_repo(repo_path: str | Path) -> RepoContents:
                     contents.entities.append(value)
                 elif isinstance(value, FeatureView):
                     contents.feature_views.append(value)
+                elif isinstance(value, OnDemandFeatureView):
+                    contents.on_demand_views.append(value)
                 else:
                     contents.feature_services.append(value)
     finally:

@@ -80,3 +80,38 @@ def test_values_by_hand(world_store: tuple[FeatureStore, pl.DataFrame]) -> None:
     affinity = sum(user[f"genre_share_{g}"][0] * movie[f"genre_{g}"][0] for g in GENRES)
     assert got["genre_affinity"][0] == pytest.approx(affinity)
     assert 0 < affinity <= 1 + 1e-6  # the user rated this movie, so some share is its genres
+
+
+def test_udf_on_hand_built_inputs() -> None:
+    from cinefeat.transforms import user_movie_features
+
+    day = datetime(2024, 3, 10, tzinfo=UTC)
+    base: dict[str, list[object]] = {
+        f"user_activity__genre_share_{g}": [0.0, 0.0, None] for g in GENRES
+    } | {f"movie_basic__genre_{g}": [False, False, None] for g in GENRES}
+    base["user_activity__genre_share_drama"] = [0.5, 0.5, None]
+    base["user_activity__genre_share_comedy"] = [0.25, 0.25, None]
+    base["movie_basic__genre_drama"] = [True, False, None]
+    base["movie_basic__genre_comedy"] = [True, True, None]
+    inputs = pl.DataFrame(
+        {
+            **base,
+            "user_activity__rating_count_all": [4, 4, None],
+            "user_activity__rating_mean_all": [4.0, 4.0, None],
+            "user_activity__mean_log_popularity": [2.0, 2.0, None],
+            "user_activity__last_rated_at": [day, day, None],
+            "movie_basic__vote_average": [7.0, 9.0, 5.0],
+            "movie_basic__log_popularity": [2.0, 3.0, 1.0],
+            # released 2024-03-15 (day 75) and 2024-03-01 (day 61)
+            "movie_temporal__release_year": [2024, 2024, 2024],
+            "movie_temporal__release_day_of_year": [75, 61, 61],
+            "request_ts": [datetime(2024, 3, 20, tzinfo=UTC)] * 3,
+        }
+    )
+    out = user_movie_features(inputs)
+    assert out["genre_affinity"].to_list() == [0.75, 0.25, None]
+    assert out["rating_bias"].to_list() == [0.5, -0.5, None]
+    assert out["popularity_match"].to_list()[:2] == [1.0, pytest.approx(math.exp(-1))]
+    assert out["popularity_match"][2] is None
+    # Mar 15 is after the last rating (Mar 10) and before the request: new for the user.
+    assert out["is_new_release_for_user"].to_list() == [True, False, None]

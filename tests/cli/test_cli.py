@@ -149,3 +149,33 @@ def test_help_everywhere(tmp_path: Path) -> None:
     for args in ([], ["features"], ["materialize", "--help"], ["get-online", "--help"]):
         result = cinefeat(*args, "--help" if not args or args == ["features"] else "", cwd=tmp_path)
         assert "Usage" in result.stdout, args
+
+
+def test_datasets_synth_and_load(tmp_path: Path) -> None:
+    repo = tmp_path / "r"
+    repo.mkdir()
+    (repo / "cinefeat.yaml").write_text("project: r\n")
+    out = ok(
+        "datasets",
+        "synth",
+        "--out",
+        "raw",
+        "--movies",
+        "200",
+        "--users",
+        "100",
+        "--days",
+        "5",
+        cwd=repo,
+    )
+    assert "movie-snapshot records" in out
+    (repo / "raw" / "tmdb" / "broken.json").write_text('{"page": 1, "results": [')
+    loaded = ok("datasets", "load", "tmdb", "raw/tmdb", cwd=repo)
+    assert "quarantined 1 (unreadable file" in loaded and "unreadable:" in loaded
+    assert "tmdb_movies__v1" in loaded
+    ratings = ok("datasets", "load", "movielens", "raw/movielens", cwd=repo)
+    assert "ratings: read" in ratings and "rating_events__v1" in ratings
+    listing = ok("features", "list", cwd=repo)
+    assert "tmdb_movies" in listing and "rating_events" in listing
+    dry = ok("datasets", "load", "tmdb", "raw/tmdb", "--dry-run", cwd=repo)
+    assert "wrote" not in dry

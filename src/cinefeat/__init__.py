@@ -31,13 +31,14 @@ from cinefeat.errors import (
 from cinefeat.types import Array, Bool, Float32, Float64, Int32, Int64, String, UnixTimestamp
 
 if TYPE_CHECKING:
-    from cinefeat.compat import SimpleFeatureStore
+    from cinefeat.compat import AdvancedTMDBPreProcessor, SimpleFeatureStore
     from cinefeat.online import FieldStatus, OnlineResponse
     from cinefeat.store import FeatureStore
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AdvancedTMDBPreProcessor",
     "Aggregation",
     "Array",
     "Bool",
@@ -71,6 +72,7 @@ __all__ = [
 
 _LAZY = {
     "FeatureStore": "cinefeat.store",
+    "AdvancedTMDBPreProcessor": "cinefeat.compat",
     "SimpleFeatureStore": "cinefeat.compat",
     "FieldStatus": "cinefeat.online",
     "OnlineResponse": "cinefeat.online",

@@ -4,6 +4,9 @@ feature views, built once and cached under benchmarks/.data/ keyed by the genera
 A repo directory is only used once its `meta.json` exists (written last), so an interrupted
 build is redone. Entity rows (uniformly random user, movie and time in the data's range) are
 cached next to it as Parquet, one file per (row count, seed).
+
+`ensure_built` caches the other benchmarks' data (the TMDB crawl, the 10M rating events) the
+same way: a directory keyed by the generator config, usable once its `meta.json` exists.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from benchmarks._settings import DATA_DIR, Settings
 
-__all__ = ["Dataset", "ensure_dataset", "ensure_entities"]
+__all__ = ["Built", "Dataset", "ensure_built", "ensure_dataset", "ensure_entities"]
 
 FORMAT = 1  # bump when the layout below changes, to rebuild cached repos
 
@@ -205,3 +208,44 @@ def ensure_entities(dataset: Dataset, n_rows: int, seed: int) -> Path:
     pq.write_table(table, partial)
     partial.rename(path)
     return path
+
+
+@dataclass(frozen=True)
+class Built:
+    """A cached data directory built by a worker task, and what the build reported."""
+
+    path: Path
+    meta: dict[str, Any]
+
+
+def ensure_built(
+    prefix: str,
+    settings: Settings,
+    config_text: str,
+    task: str,
+    console: Console,
+    rebuild: bool = False,
+) -> Built:
+    """The directory `DATA_DIR/<prefix>-<settings>-<hash of config_text>`, built first (by the
+    worker `task`, in a fresh process, into a `.partial` directory renamed when done) unless a
+    complete one exists. The worker gets {"settings": name, "out": directory} and returns the
+    build's metadata, written to `meta.json`, last."""
+    from benchmarks._runner import run_worker
+
+    key = hashlib.sha256(config_text.encode()).hexdigest()[:12]
+    path = DATA_DIR / f"{prefix}-{settings.name}-{key}"
+    meta_path = path / "meta.json"
+    if meta_path.is_file() and not rebuild:
+        return Built(path, json.loads(meta_path.read_text()))
+    partial = path.with_name(path.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    started = time.perf_counter()
+    with console.status(f"preparing {path.name} (once; cached)"):
+        meta = run_worker(task, {"settings": settings.name, "out": str(partial)})
+    meta["build_seconds"] = time.perf_counter() - started
+    (partial / "meta.json").write_text(json.dumps(meta, indent=2, default=str))
+    shutil.rmtree(path, ignore_errors=True)
+    partial.rename(path)
+    console.print(f"built {path.name} in {meta['build_seconds']:.1f} s")
+    return Built(path, meta)

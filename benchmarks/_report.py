@@ -6,7 +6,7 @@ import json
 import os
 import platform
 import subprocess
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -181,11 +181,16 @@ def write_json(path: Path, sections: list[Section], settings: Settings, dataset:
     document = {
         "updated_at": now,
         "machine": machine_info(),
-        "settings": {
-            **{k: v for k, v in asdict(settings).items() if k != "synthetic"},
-            "synthetic": repr(settings.synthetic),
+        "settings": {  # generator configs as their repr
+            f.name: repr(value) if is_dataclass(value := getattr(settings, f.name)) else value
+            for f in fields(settings)
         },
-        "dataset": {"repo": str(dataset.repo), **dataset.meta},
+        # The shared repo, when a benchmark that uses it ran (else as recorded before).
+        "dataset": (
+            {"repo": str(dataset.repo), **dataset.meta}
+            if dataset is not None
+            else existing.get("dataset")
+        ),
         "benchmarks": benchmarks,
     }
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -26,6 +26,7 @@ __all__ = [
     "CONTENTION",
     "Context",
     "CpuWatch",
+    "StageClock",
     "WorkerError",
     "current_rss_bytes",
     "median",
@@ -38,11 +39,13 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Context:
-    """What every benchmark gets: the run's settings, the built repo, a console."""
+    """What every benchmark gets: the run's settings, the built repo (None when no benchmark
+    that runs needs it), a console, and whether cached data is to be regenerated."""
 
     settings: Settings
-    dataset: Any  # benchmarks._data.Dataset
+    dataset: Any  # benchmarks._data.Dataset | None
     console: Console
+    rebuild: bool = False
 
 
 class WorkerError(RuntimeError):
@@ -92,6 +95,76 @@ class CpuWatch:
             "cpu_seconds": self.cpu_seconds,
             "other_cores": self.other_cores,
         }
+
+
+class StageClock:
+    """Consecutive stages of one measured call: wall and CPU time of each, the RSS at its end
+    and the process's peak RSS so far. `sample_seconds` also samples the RSS from a thread
+    that often, which gives each stage's own peak (a small cost: use it in untimed runs)."""
+
+    def __init__(self, sample_seconds: float | None = None) -> None:
+        self.stages: list[dict[str, Any]] = []
+        self._name: str | None = None
+        self._wall = self._cpu = 0.0
+        self._samples: list[tuple[float, int]] = []
+        self._interval = sample_seconds
+        self._stop: Any = None
+        self._thread: Any = None
+
+    def start(self, name: str) -> None:
+        if self._interval is not None and self._thread is None:
+            self._start_sampler(self._interval)
+        self._name, self._wall, self._cpu = name, time.perf_counter(), time.process_time()
+
+    def mark(self, name: str) -> None:
+        """End the current stage (if any) and start `name`."""
+        self._end()
+        self.start(name)
+
+    def stop(self) -> list[dict[str, Any]]:
+        """End the last stage; the stages, in order."""
+        self._end()
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+            self._thread = None
+            for stage in self.stages:
+                began, ended = stage["_began"], stage["_ended"]
+                inside = [rss for t, rss in self._samples if began <= t <= ended]
+                stage["sampled_peak_rss_bytes"] = max([*inside, stage["rss_end_bytes"]])
+        return [{k: v for k, v in s.items() if not k.startswith("_")} for s in self.stages]
+
+    def _end(self) -> None:
+        if self._name is None:
+            return
+        now = time.perf_counter()
+        self.stages.append(
+            {
+                "stage": self._name,
+                "seconds": now - self._wall,
+                "cpu_seconds": time.process_time() - self._cpu,
+                "rss_end_bytes": current_rss_bytes(),
+                "peak_rss_so_far_bytes": peak_rss_bytes(),
+                "_began": self._wall,
+                "_ended": now,
+            }
+        )
+        self._name = None
+
+    def _start_sampler(self, interval: float) -> None:
+        import threading
+
+        import psutil
+
+        process = psutil.Process()
+        self._stop = threading.Event()
+
+        def sample() -> None:
+            while not self._stop.wait(interval):
+                self._samples.append((time.perf_counter(), int(process.memory_info().rss)))
+
+        self._thread = threading.Thread(target=sample, daemon=True)
+        self._thread.start()
 
 
 def run_worker(task: str, args: dict[str, Any]) -> dict[str, Any]:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cinefeat.sources import SyntheticConfig
+from cinefeat.sources.synthetic import WorldConfig
 
 __all__ = [
     "BENCH_DIR",
@@ -29,6 +31,8 @@ USER_FEATURES = tuple(f"user_stats:{name}" for name in STAT_FEATURES)
 MOVIE_FEATURES = tuple(f"movie_stats:{name}" for name in STAT_FEATURES)
 FEATURES = (*USER_FEATURES, *MOVIE_FEATURES)  # all 10 features of the two views
 
+START = datetime(2024, 1, 1, tzinfo=UTC)  # the TMDB crawl's first day (a UTC midnight)
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -44,6 +48,12 @@ class Settings:
     online_calls: int  # timed get_online_features calls per variant (1 entity)
     online_batch_calls: int  # timed calls per variant (100 entities)
     online_batch_size: int
+    # movies: the synthetic TMDB crawl (movies x days list-page records) loaded end to end.
+    tmdb_world: WorldConfig
+    # user_activity: the rating events, and the seed of the world whose catalogue gives the
+    # movies they reference (genres, popularity) one snapshot each before the events start.
+    activity_events: SyntheticConfig
+    activity_movies_seed: int
 
     @property
     def quick(self) -> bool:
@@ -63,6 +73,18 @@ FULL = Settings(
     online_calls=5_000,
     online_batch_calls=2_000,
     online_batch_size=100,
+    # 982,910 records in 100 daily files (movies join the crawl 60 days before release).
+    tmdb_world=WorldConfig(movies=10_000, users=2_000, days=100, start=START, seed=42),
+    # 10,012,439 rating events in 2024.
+    activity_events=SyntheticConfig(
+        n_users=18_700,
+        n_movies=5_000,
+        days=365,
+        extra_ratings_per_day=2.5,
+        popularity_exponent=0.75,
+        seed=42,
+    ),
+    activity_movies_seed=42,
 )
 
 QUICK = Settings(
@@ -78,6 +100,16 @@ QUICK = Settings(
     online_calls=2_000,
     online_batch_calls=300,
     online_batch_size=100,
+    tmdb_world=WorldConfig(movies=1_000, users=200, days=50, start=START, seed=42),  # 49,610
+    activity_events=SyntheticConfig(  # 203,392 events
+        n_users=370,
+        n_movies=500,
+        days=365,
+        extra_ratings_per_day=2.5,
+        popularity_exponent=0.75,
+        seed=42,
+    ),
+    activity_movies_seed=42,
 )
 
 

@@ -14,13 +14,17 @@ __all__ = ["main"]
 
 
 def _tasks() -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
-    from benchmarks import historical, materialize, online
+    from benchmarks import historical, materialize, movies, online, user_activity
 
     return {
         "historical": historical.measure_once,
         "historical-agree": historical.check_agreement,
         "materialize": materialize.measure_once,
         "online": online.measure,
+        "movies-build": movies.build,
+        "movies": movies.measure_once,
+        "user_activity-build": user_activity.build,
+        "user_activity": user_activity.measure_once,
     }
 
 

@@ -201,3 +201,14 @@ def test_describe_shows_new_versions_only() -> None:
         "~ feature_view v: ttl changed"
     )
     assert "-> v2 [BREAKING]" in ObjectChange("feature_view", "v", "update", True, (), 2).describe()
+
+
+def test_a_registry_from_an_older_version_gains_new_tables(tmp_path: Path) -> None:
+    import sqlite3
+
+    url = f"sqlite:///{tmp_path}/registry.db"
+    Registry(url, "proj").apply([stats(Field("count", Int64))])
+    sqlite3.connect(tmp_path / "registry.db").execute("DROP TABLE cinefeat_on_demand_views")
+    registry = Registry(url, "proj")  # as if opened by a newer cinefeat
+    assert "user_stats" in registry.snapshot().feature_views
+    assert registry.snapshot().on_demand_views == {}

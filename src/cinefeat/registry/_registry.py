@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, insert, select, update
+from sqlalchemy import Connection, and_, delete, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from cinefeat.definitions import Entity, FeatureService, FeatureView, OnDemandFeatureView
@@ -62,9 +62,13 @@ class Registry:
         self._create_tables()
 
     def _ready(self) -> bool:
-        """Whether the tables and this project's row exist (checked without the write lock, so
-        opening a store never waits behind another process's apply)."""
+        """Whether every table and this project's row exist (checked without the write lock,
+        so opening a store never waits behind another process's apply). A registry made by an
+        older cinefeat lacks the newer tables: they are added, the rest is left as it is."""
         try:
+            existing = set(inspect(self._reader).get_table_names())
+            if not set(t.metadata.tables) <= existing:
+                return False
             return self.serial_or_none() is not None
         except (OperationalError, ProgrammingError):  # no tables yet
             return False

@@ -225,13 +225,20 @@ def windows(all_terms: Sequence[Term]) -> tuple[list[int], list[int]]:
     return every, subtracted
 
 
-def result_sql(keys: Sequence[str], all_terms: Sequence[Term], parts: int = 1) -> str:
+def result_sql(
+    keys: Sequence[str],
+    all_terms: Sequence[Term],
+    parts: int = 1,
+    types: Mapping[str, str] | None = None,
+) -> str:
     """The output rows (with the boundary's day number `b`), over `cf_matched` (the boundary
     grid: keys, b, and for each row the running-total rows that apply, `bt` and `b{days}`),
     `cf_daily` (day partials) and `cf_running` (running totals).
 
     With `parts` > 1 the query takes a `$part` parameter and returns only the entities whose
-    key hash falls in that part: run once per part, the joins hold 1/parts of the totals."""
+    key hash falls in that part: run once per part, the joins hold 1/parts of the totals.
+    `types` (output -> DuckDB type) casts the outputs in the query, so the result is born in
+    its final (often narrower) types rather than copied into them afterwards."""
     key_list = ", ".join(_q(k) for k in keys)
     part = f" WHERE hash({key_list}) % {parts} = $part" if parts > 1 else ""
     matched = f"(SELECT * FROM cf_matched{part})"
@@ -259,7 +266,11 @@ def result_sql(keys: Sequence[str], all_terms: Sequence[Term], parts: int = 1) -
             f"(SELECT {key_list}, b FROM {matched}) LEFT JOIN cf_daily USING ({key_list}, b)),"
         )
         extreme_join = f" LEFT JOIN extremes x ON {on_keys('m', 'x')} AND m.b = x.b"
-    outputs = ", ".join(f"{_value(t)} AS {_q(t.output)}" for t in all_terms)
+    def typed(term: Term) -> str:
+        target = (types or {}).get(term.output)
+        return f"CAST({_value(term)} AS {target})" if target else _value(term)
+
+    outputs = ", ".join(f"{typed(t)} AS {_q(t.output)}" for t in all_terms)
     matched_keys = ", ".join(f"m.{_q(k)}" for k in keys)
     return f"""
 {extreme_cte or "WITH"}

@@ -61,9 +61,10 @@ class CompiledAggregations:
     partials: tuple[tuple[str, str], ...]  # (key, partial) of daily_sql's columns
     daily_sql: str
     grouped_sqls: tuple[tuple[str, dict[Any, str], str], ...]  # (column key prefix, groups, sql)
+    types: dict[str, str]  # output -> DuckDB type of its field
 
     def result_sql(self, parts: int = 1) -> str:
-        return result_sql(self.keys, self.terms, parts)
+        return result_sql(self.keys, self.terms, parts, self.types)
 
     def matched(self, daily: pl.DataFrame, first: int | None, last: int | None) -> pl.DataFrame:
         """The boundary grid (every day end with events, and each day an event leaves a
@@ -173,7 +174,8 @@ def compile_aggregations(
         )
         for (column, group_by), (groups, partials_needed) in _grouped(view.aggregations).items()
     )
-    return CompiledAggregations(keys, all_terms, partials, daily, grouped)
+    types = {f.name: f.dtype.duckdb_type for f in view.features}
+    return CompiledAggregations(keys, all_terms, partials, daily, grouped, types)
 
 
 def _grouped(
@@ -252,11 +254,12 @@ def aggregate_events(
         connection.register("cf_running", running.to_arrow())
         matched = compiled.matched(daily_frame, first, last)
         connection.register("cf_matched", matched.to_arrow())
-        del daily_frame, running
-        result = _polars(_run_in_parts(connection, compiled, matched.height))
+        grid_rows = matched.height
+        del daily_frame, running, matched, daily
+        result = _polars(_run_in_parts(connection, compiled, grid_rows))
     finally:
         connection.execute(f"DROP TABLE IF EXISTS {events_table}")
-        connection.close()
+        connection.close()  # also releases the Arrow tables registered on it
     outputs = [name for a in view.aggregations for name in a.outputs]
     columns = [*view.join_keys, *outputs, "event_timestamp"]
     stamp = (pl.col("b") * DAY_US).cast(pl.Datetime("us")).dt.replace_time_zone("UTC")

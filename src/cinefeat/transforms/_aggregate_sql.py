@@ -266,6 +266,7 @@ def result_sql(
             f"(SELECT {key_list}, b FROM {matched}) LEFT JOIN cf_daily USING ({key_list}, b)),"
         )
         extreme_join = f" LEFT JOIN extremes x ON {on_keys('m', 'x')} AND m.b = x.b"
+
     def typed(term: Term) -> str:
         target = (types or {}).get(term.output)
         return f"CAST({_value(term)} AS {target})" if target else _value(term)

@@ -179,3 +179,17 @@ def test_datasets_synth_and_load(tmp_path: Path) -> None:
     assert "tmdb_movies" in listing and "rating_events" in listing
     dry = ok("datasets", "load", "tmdb", "raw/tmdb", "--dry-run", cwd=repo)
     assert "wrote" not in dry
+
+
+def test_on_demand_views_are_listed_and_described(tmp_path: Path) -> None:
+    repo = tmp_path / "r"
+    repo.mkdir()
+    (repo / "cinefeat.yaml").write_text("project: r\n")
+    (repo / "features.py").write_text(
+        "from cinefeat.transforms import movie_basic, movie_temporal, user_activity, "
+        "user_movie\n"
+    )
+    ok("apply", cwd=repo)
+    assert "on-demand user_movie: genre_affinity" in ok("features", "list", cwd=repo)
+    described = ok("features", "describe", "user_movie", cwd=repo)
+    assert "request data: request_ts" in described and "reads movie_temporal" in described

@@ -150,6 +150,13 @@ def features_list(repo: RepoOption = Path(".")) -> None:
         console.print("No feature views; write definitions and run `cinefeat apply`.")
         return
     console.print(views_table(views))
+    for on_demand in store.list_on_demand_feature_views():
+        inputs = ", ".join(s.view for s in on_demand.view_inputs)
+        requests = ", ".join(f.name for f in on_demand.request_fields) or "-"
+        console.print(
+            f"on-demand [bold]{on_demand.name}[/]: {', '.join(on_demand.feature_names)} "
+            f"(from {inputs}; request data: {requests})"
+        )
     services = store.list_feature_services()
     for service in services:
         console.print(f"service [bold]{service.name}[/]: {', '.join(service.feature_refs())}")
@@ -165,6 +172,9 @@ def features_describe(
     from cinefeat.cli._render import describe_ttl, view_table
 
     store = _store(repo)
+    if version is None and view in {v.name for v in store.list_on_demand_feature_views()}:
+        _describe_on_demand(store, view)
+        return
     fv = store.get_feature_view(view, version)
     console.print(view_table(fv))
     console.print(
@@ -188,6 +198,23 @@ def features_describe(
     else:
         assert fv.source is not None
         console.print(f"source: {fv.source.path}")
+
+
+def _describe_on_demand(store: FeatureStore, name: str) -> None:
+    from rich.table import Table
+
+    on_demand = store.get_on_demand_feature_view(name)
+    table = Table(title=f"{name} (on demand): {on_demand.description}", title_justify="left")
+    for column in ("feature", "dtype", "description"):
+        table.add_column(column)
+    for field in on_demand.schema:
+        table.add_row(field.name, str(field.dtype), field.description)
+    console.print(table)
+    for source in on_demand.view_inputs:
+        console.print(f"reads {source.view}: {', '.join(source.features)}")
+    for field in on_demand.request_fields:
+        console.print(f"request data: {field.name} ({field.dtype}) {field.description}")
+    console.print(f"computed by {on_demand.udf.__name__}() at request time, online and offline")
 
 
 def _entity_rows(entities: list[str]) -> list[dict[str, Any]]:

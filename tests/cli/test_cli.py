@@ -186,8 +186,7 @@ def test_on_demand_views_are_listed_and_described(tmp_path: Path) -> None:
     repo.mkdir()
     (repo / "cinefeat.yaml").write_text("project: r\n")
     (repo / "features.py").write_text(
-        "from cinefeat.transforms import movie_basic, movie_temporal, user_activity, "
-        "user_movie\n"
+        "from cinefeat.transforms import movie_basic, movie_temporal, user_activity, user_movie\n"
     )
     ok("apply", cwd=repo)
     assert "on-demand user_movie: genre_affinity" in ok("features", "list", cwd=repo)

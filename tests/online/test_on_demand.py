@@ -166,3 +166,52 @@ def test_definition_checks(store: FeatureStore) -> None:
     with pytest.raises(DefinitionError, match="reads movies:vote_average as Float64"):
         store.apply([changed])
     assert store.get_on_demand_feature_view("match").feature_names == ("rating_bias", "age_days")
+
+
+def uses_a_global(inputs: pl.DataFrame) -> pl.DataFrame:
+    return inputs.select(pl.col(NOW.isoformat()))
+
+
+def imports_os(inputs: pl.DataFrame) -> pl.DataFrame:
+    import os
+
+    return inputs.with_columns(pl.lit(os.sep))
+
+
+def reads_dunders(inputs: pl.DataFrame) -> pl.DataFrame:
+    return inputs.__class__(inputs)
+
+
+@pytest.mark.parametrize(
+    ("udf", "problem"),
+    [
+        (uses_a_global, "it uses 'NOW', which another process would not have"),
+        (imports_os, "imports and global statements are not allowed"),
+        (reads_dunders, "dunder attribute '__class__' is not allowed"),
+    ],
+)
+def test_udfs_that_would_fail_elsewhere_are_refused_when_defined(udf: object, problem: str) -> None:
+    with pytest.raises(DefinitionError, match=problem):
+        OnDemandFeatureView("v", [USERS], [Field("x", Float64)], udf=udf)  # type: ignore[arg-type]
+
+
+def test_stored_source_runs_only_when_features_are_computed(store: FeatureStore) -> None:
+    from sqlalchemy import create_engine, text
+
+    from cinefeat.definitions._on_demand import load_udf
+
+    store.apply([USERS, MOVIES, MATCH])
+    engine = create_engine(store.config.registry.url(store.repo_path))
+    with engine.begin() as conn:  # edit the stored copy behind cinefeat's back
+        table = "cinefeat_on_demand_views"
+        spec = conn.execute(text(f"SELECT spec FROM {table} WHERE name = 'match'")).scalar_one()
+        edited = spec.replace("return inputs.select(", "import os\\n    return inputs.select(")
+        assert edited != spec
+        update = text(f"UPDATE {table} SET spec = :spec WHERE name = 'match'")
+        conn.execute(update, {"spec": edited})
+    engine.dispose()
+    view = FeatureStore(store.repo_path).get_on_demand_feature_view("match")  # reading is safe
+    with pytest.raises(DefinitionError, match="imports and global statements are not allowed"):
+        view.udf(pl.DataFrame())
+    with pytest.raises(DefinitionError, match="does not parse"):
+        load_udf("f", "def f(:")

@@ -8,12 +8,15 @@ function (and the same input types) serve `get_online_features` and
 `get_historical_features`, so both give identical values for identical inputs.
 
 The registry stores the function's source code, so other processes (a server) can run it
-without the repo's files: it must be a plain top-level `def` that uses only its argument and
-the names `pl` (polars), `np` (numpy), `math` and `datetime`.
+without the repo's files: it must be a plain top-level `def` (no decorators) that uses only
+its argument, simple builtins and the names `pl` (polars), `np` (numpy), `math` and
+`datetime`; this is checked when the view is defined. The stored source is compiled only when
+the features are computed, never when the registry is read.
 """
 
 from __future__ import annotations
 
+import ast
 import inspect
 import math
 import textwrap
@@ -70,6 +73,51 @@ class ViewInput:
         }
 
 
+_ALLOWED_MODULES = ("pl", "np", "math", "datetime")
+_ALLOWED_BUILTINS = (
+    "abs", "all", "any", "bool", "dict", "enumerate", "filter", "float", "int", "isinstance",
+    "len", "list", "map", "max", "min", "range", "reversed", "round", "set", "sorted", "str",
+    "sum", "tuple", "zip", "True", "False", "None",
+)  # fmt: skip
+
+
+def check_udf_source(name: str, source: str, where: str) -> None:
+    """The stored source must be one plain function using only its argument, a few builtins
+    and the allowed modules: no imports, decorators, globals or dunder attributes. Checked when
+    the view is defined, so a udf that would fail in another process fails here instead."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        raise DefinitionError(f"{where}: the udf source does not parse: {exc}") from None
+    if len(tree.body) != 1 or not isinstance(tree.body[0], ast.FunctionDef):
+        raise DefinitionError(f"{where}: the udf must be a single top-level def")
+    function = tree.body[0]
+    if function.name != name or function.decorator_list:
+        raise DefinitionError(f"{where}: the udf {name!r} must be a plain def, without decorators")
+    assigned = {a.arg for a in (*function.args.posonlyargs, *function.args.args)}
+    for node in ast.walk(function):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            assigned.add(node.id)
+        elif isinstance(node, ast.arg):
+            assigned.add(node.arg)
+    allowed = assigned | set(_ALLOWED_MODULES) | set(_ALLOWED_BUILTINS)
+    for node in ast.walk(function):
+        problem = None
+        if isinstance(node, ast.Import | ast.ImportFrom | ast.Global | ast.Nonlocal):
+            problem = "imports and global statements are not allowed"
+        elif isinstance(node, ast.Attribute) and node.attr.startswith("__"):
+            problem = f"dunder attribute {node.attr!r} is not allowed"
+        elif (
+            isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in allowed
+        ):
+            problem = (
+                f"it uses {node.id!r}, which another process would not have; a udf may "
+                f"use only its argument, {', '.join(_ALLOWED_MODULES)} and simple builtins"
+            )
+        if problem:
+            raise DefinitionError(f"{where}: udf {name!r}: {problem}")
+
+
 def _udf_source(udf: Udf, where: str) -> str:
     if not callable(udf) or getattr(udf, "__name__", "<lambda>") == "<lambda>":
         raise DefinitionError(f"{where}: udf must be a named, top-level function (def)")
@@ -79,18 +127,46 @@ def _udf_source(udf: Udf, where: str) -> str:
         raise DefinitionError(
             f"{where}: the source of udf {udf.__name__!r} cannot be read; define it in a file"
         ) from None
+    check_udf_source(udf.__name__, source, where)
     return source
 
 
+class StoredUdf:
+    """A udf re-created from the registry's copy of its source, compiled on first call (so
+    reading the registry never runs stored code) with only the allowed names in scope.
+
+    The registry is trusted code, like a repo's own files: anyone who can write it can run
+    code in the processes that compute these features."""
+
+    def __init__(self, name: str, source: str) -> None:
+        self.__name__ = name
+        self.source = source
+        self._function: Udf | None = None
+
+    def __call__(self, frame: Any) -> Any:
+        if self._function is None:
+            self._function = load_udf(self.__name__, self.source)
+        return self._function(frame)
+
+
 def load_udf(name: str, source: str) -> Udf:
-    """Re-create a stored udf from its source (see the module docstring for what it may use)."""
+    """Compile a stored udf's source (checked again: the registry may have been edited)."""
+    import builtins
     import datetime
 
     import numpy as np
     import polars as pl
 
-    namespace: dict[str, Any] = {"pl": pl, "np": np, "math": math, "datetime": datetime}
-    exec(compile(source, f"<udf {name}>", "exec"), namespace)  # the repo's own code
+    check_udf_source(name, source, f"stored udf {name!r}")
+    safe_builtins = {b: getattr(builtins, b) for b in _ALLOWED_BUILTINS}
+    namespace: dict[str, Any] = {
+        "__builtins__": safe_builtins,
+        "pl": pl,
+        "np": np,
+        "math": math,
+        "datetime": datetime,
+    }
+    exec(compile(source, f"<udf {name}>", "exec"), namespace)  # checked above; trusted repo code
     udf = namespace.get(name)
     if not callable(udf):
         raise DefinitionError(f"stored udf {name!r} does not define a function of that name")
@@ -191,7 +267,7 @@ class OnDemandFeatureView:
             name=spec["name"],
             sources=sources,
             schema=[Field.from_spec(f) for f in spec["schema"]],
-            udf=load_udf(udf["name"], udf["source"]),
+            udf=StoredUdf(udf["name"], udf["source"]),
             description=spec.get("description", ""),
             tags=spec.get("tags", {}),
             owner=spec.get("owner", ""),

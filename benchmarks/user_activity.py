@@ -49,7 +49,7 @@ STAGES = {
     "running": "running totals (Polars)",
     "grid": "boundary grid, ASOF lookups (Polars)",
     "result": "result query in parts (DuckDB)",
-    "finish": "to Polars, casts, days_since_last_rating",
+    "finish": "to Polars, casts",
 }
 
 

@@ -2,8 +2,9 @@
 
 Writes seeded synthetic raw data in the real sources' shapes (daily TMDB list-page crawls as
 JSON Lines, MovieLens ratings CSVs), loads it with quarantine, computes the movie feature
-groups and user_activity, builds a point-in-time training set (with the on-demand user_movie
-features), materializes the latest values and serves online lookups (the second from cache).
+groups and user_activity, builds a point-in-time training set (with the on-demand
+user_recency and user_movie features), materializes the latest values and serves online
+lookups (the second from cache).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from cinefeat.transforms import (
     recommender_v1,
     user_activity,
     user_movie,
+    user_recency,
 )
 '''
 
@@ -133,13 +135,14 @@ def run_demo(
         "user_activity:rating_count_30d",
         "user_movie:genre_affinity",
         "user_movie:rating_bias",
+        "user_recency:days_since_last_rating",
     ]
     for attempt in ("first", "second"):
         t0 = time.perf_counter()
         response = store.get_online_features(features, rows)
         micros = (time.perf_counter() - t0) * 1e6
         console.print(
-            f"{attempt} lookup of {len(rows)} pairs x 3 views + 1 on-demand view: {micros:,.0f} µs"
+            f"{attempt} lookup of {len(rows)} pairs x 3 views + 2 on-demand views: {micros:,.0f} µs"
         )
     console.print(lookup_table(response))
     stats = store.get_cache_stats()

@@ -18,9 +18,10 @@ def at(day: int, hour: int = 12) -> datetime:
 
 def movies() -> pl.DataFrame:
     rows = [
-        # movie 10: Drama + Comedy, popularity 9 on Jan 1 and 99 on Jan 4
+        # movie 10: Drama + Comedy with popularity 9 on Jan 1; Drama only (listed twice, a
+        # list repeat counts once) with popularity 99 from Jan 4
         (10, [18, 35], 9.0, at(1, 6)),
-        (10, [18, 35], 99.0, at(4, 6)),
+        (10, [18, 18], 99.0, at(4, 6)),
         # movie 20: Horror, crawled only on Jan 5 (after the Jan 2 rating: no popularity then)
         (20, [27], 3.0, at(5, 6)),
     ]
@@ -68,15 +69,18 @@ def test_hand_computed_rows() -> None:
     assert second["rating_mean_all"] == pytest.approx(11 / 3, rel=1e-6)
     assert second["distinct_movies"] == 2
     assert second["last_rated_at"] == at(6)
-    assert second["days_since_last_rating"] == pytest.approx(0.5)  # Jan 6 12:00 -> Jan 7 00:00
-    # Genres: 2 of 3 ratings are on the Drama/Comedy movie, 1 on Horror.
+    # Genres as crawled at or before each rating: Jan 2 movie 10 is Drama + Comedy, Jan 6 it
+    # is Drama only; movie 20 was not crawled by Jan 2 18:00, so that rating has no genre but
+    # still counts in the denominator of the shares.
+    assert first["genre_share_drama"] == pytest.approx(1 / 2)
+    assert first["genre_share_horror"] == 0.0
     assert second["genre_share_drama"] == pytest.approx(2 / 3)
-    assert second["genre_share_comedy"] == pytest.approx(2 / 3)
-    assert second["genre_share_horror"] == pytest.approx(1 / 3)
+    assert second["genre_share_comedy"] == pytest.approx(1 / 3)
+    assert second["genre_share_horror"] == 0.0
     assert second["genre_share_action"] == 0.0
     assert second["genre_mean_rating_drama"] == 4.5
-    assert second["genre_mean_rating_horror"] == 2.0
-    assert second["genre_mean_rating_action"] is None
+    assert second["genre_mean_rating_comedy"] == 4.0
+    assert second["genre_mean_rating_horror"] is None
     # Popularity as crawled at or before each rating: 9 (Jan 2), none yet (Jan 2 18:00), 99.
     expected = (math.log1p(9) + math.log1p(99)) / 2
     assert second["mean_log_popularity"] == pytest.approx(expected)

@@ -13,7 +13,14 @@ from cinefeat.sources._schema import (
 )
 from cinefeat.sources._tmdb import load_tmdb, snapshot_time
 from cinefeat.sources._tmdb5000 import load_tmdb5000
-from cinefeat.sources._views import MOVIE, USER, rating_events, source_views, tmdb_movies
+from cinefeat.sources._views import (
+    MOVIE,
+    RECOMMENDATION_REQUEST,
+    USER,
+    rating_events,
+    source_views,
+    tmdb_movies,
+)
 from cinefeat.sources.synthetic import SyntheticConfig, generate_rating_events
 
 __all__ = [
@@ -21,6 +28,7 @@ __all__ = [
     "MOVIES_SCHEMA",
     "QUARANTINE_SCHEMA",
     "RATINGS_SCHEMA",
+    "RECOMMENDATION_REQUEST",
     "TMDB_GENRES",
     "TMDB_GENRE_SLUGS",
     "USER",

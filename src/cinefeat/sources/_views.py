@@ -1,4 +1,5 @@
-"""The entities of the movie domain and the managed views that hold loaded raw data.
+"""The entities of the movie domain, the managed views that hold loaded raw data, and the
+request data that recommendation-time features read.
 
 `datasets load` writes accepted movies to `tmdb_movies` (one row per movie per snapshot) and
 ratings to `rating_events`; feature groups are computed from these.
@@ -6,13 +7,26 @@ ratings to `rating_events`; feature groups are computed from these.
 
 from __future__ import annotations
 
-from cinefeat.definitions import Entity, FeatureView, Field
+from cinefeat.definitions import Entity, FeatureView, Field, RequestSource
 from cinefeat.types import Array, Bool, Float64, Int64, String, UnixTimestamp
 
-__all__ = ["MOVIE", "USER", "rating_events", "source_views", "tmdb_movies"]
+__all__ = [
+    "MOVIE",
+    "RECOMMENDATION_REQUEST",
+    "USER",
+    "rating_events",
+    "source_views",
+    "tmdb_movies",
+]
 
 MOVIE = Entity("movie", ["movie_id"], description="A TMDB movie, by its TMDB id")
 USER = Entity("user", ["user_id"], description="A person who rates movies")
+
+# Online: a `request_ts` in each entity row; offline: a column of the entity dataframe,
+# usually equal to its event_timestamp.
+RECOMMENDATION_REQUEST = RequestSource(
+    "request", [Field("request_ts", UnixTimestamp, "When the recommendation is requested")]
+)
 
 tmdb_movies = FeatureView(
     "tmdb_movies",

@@ -3,7 +3,7 @@
 Each feature group is a FeatureView (schema and a description on every field) plus a
 vectorised function computing its rows: movie_basic, movie_temporal, movie_statistical and
 movie_text from canonical TMDB movies; user_activity from ratings (time-window Aggregations
-compiled to DuckDB); user_movie on demand, at request time.
+compiled to DuckDB); user_recency and user_movie on demand, at request time.
 """
 
 from cinefeat.transforms.aggregate import (
@@ -24,6 +24,7 @@ from cinefeat.transforms.movie_text import movie_text, movie_text_features
 from cinefeat.transforms.rating_stats import daily_movie_stats, daily_user_stats
 from cinefeat.transforms.user_activity import user_activity, user_activity_features
 from cinefeat.transforms.user_movie import user_movie, user_movie_features
+from cinefeat.transforms.user_recency import user_recency, user_recency_features
 
 __all__ = [
     "MOVIE_GROUPS",
@@ -47,4 +48,6 @@ __all__ = [
     "user_activity_features",
     "user_movie",
     "user_movie_features",
+    "user_recency",
+    "user_recency_features",
 ]

@@ -146,7 +146,8 @@ def grouped_sql(
     position in `groups` (0-based) and `__row` the row of (entity, b) in `cf_daily_rows`, so the
     caller can scatter the rows into columns directly."""
     key_list = ", ".join(_q(k) for k in keys)
-    group = f"unnest({_q(group_by)})" if is_list else _q(group_by)
+    # A value listed twice in one event's list (genres [18, 18]) is still one event in that group.
+    group = f"unnest(list_distinct({_q(group_by)}))" if is_list else _q(group_by)
     values = ", ".join(str(v) if isinstance(v, int) else sql_string(str(v)) for v in groups)
     expressions = {"n": "count(v)", "s": "sum(v)", "ss": "sum(v::DOUBLE * v)"}
     columns = ", ".join(f"{expressions[p]} AS {p}" for p in sorted(partials))

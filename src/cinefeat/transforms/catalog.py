@@ -14,6 +14,7 @@ from cinefeat.transforms.movie_temporal import movie_temporal, movie_temporal_fe
 from cinefeat.transforms.movie_text import movie_text, movie_text_features
 from cinefeat.transforms.user_activity import user_activity
 from cinefeat.transforms.user_movie import user_movie
+from cinefeat.transforms.user_recency import user_recency
 
 __all__ = ["MOVIE_GROUPS", "builtin_definitions", "movie_features", "recommender_v1"]
 
@@ -33,7 +34,8 @@ recommender_v1 = FeatureService(
         movie_basic[["popularity", "vote_average", "vote_count", "genre_count", "rating_tier"]],
         movie_statistical[["weighted_rating", "popularity_pct_rank", "popularity_slope_7d"]],
         movie_temporal[["days_since_release", "is_future_release"]],
-        user_activity[["rating_count_30d", "rating_mean_all", "days_since_last_rating"]],
+        user_activity[["rating_count_30d", "rating_mean_all"]],
+        user_recency,
         user_movie,
     ],
     description="Features of a first rating-prediction / ranking model",
@@ -47,6 +49,7 @@ def movie_features(movies: pl.DataFrame | pl.LazyFrame) -> dict[str, pl.DataFram
 
 
 def builtin_definitions() -> list[Entity | FeatureView | OnDemandFeatureView | FeatureService]:
-    """Entities, raw views, feature groups, the user_movie on-demand view and a service."""
+    """Entities, raw views, feature groups, the on-demand views and a service."""
     groups = [view for view, _ in MOVIE_GROUPS.values()]
-    return [MOVIE, USER, *source_views(), *groups, user_activity, user_movie, recommender_v1]
+    on_demand = [user_recency, user_movie]
+    return [MOVIE, USER, *source_views(), *groups, user_activity, *on_demand, recommender_v1]

@@ -1,10 +1,11 @@
 """user_activity: what each user has rated, as of each day boundary, point-in-time correct.
 
 Rating count, mean and standard deviation over the last 7, 30 and 90 days and all time;
-distinct movies rated; when the user last rated and how long ago that was (at the boundary);
-the share of the user's ratings per TMDB genre and the user's mean rating per genre; the mean
-log-popularity of the movies rated (each movie's popularity as crawled at or before the rating).
-All of it is declared as Aggregations and compiled to DuckDB (cinefeat.transforms.aggregate).
+distinct movies rated; when the user last rated (how long ago is computed at request time, by
+user_recency); the share of the user's ratings per TMDB genre and the user's mean rating per
+genre; the mean log-popularity of the movies rated. Each rating sees its movie's genres and
+popularity as crawled at or before the rating. All of it is declared as Aggregations and
+compiled to DuckDB (cinefeat.transforms.aggregate).
 """
 
 from __future__ import annotations
@@ -68,13 +69,6 @@ def _definition() -> tuple[list[Aggregation], list[Field]]:
             Field(share, Float32, f"Share of the user's ratings on {TMDB_GENRES[gid]} movies"),
             Field(mean, Float32, f"Mean rating the user gave {TMDB_GENRES[gid]} movies"),
         ]
-    fields.append(
-        Field(
-            "days_since_last_rating",
-            Float64,
-            "Days from the latest rating to this row's time (a day boundary)",
-        )
-    )
     return aggregations, fields
 
 
@@ -85,21 +79,22 @@ user_activity = FeatureView(
     [USER],
     _FIELDS,
     aggregations=_AGGREGATIONS,
-    ttl=timedelta(0),  # rows are emitted whenever a window changes: the latest is always current
+    # No age limit: a row is emitted at every boundary where any window changes (also when
+    # ratings drop out of one), so the latest row stays exact however long a user is idle.
+    ttl=timedelta(0),
     description="What each user has rated, as of each day boundary (point-in-time correct)",
     tags={"group": "user_activity"},
 )
 
 
+# Each rating sees its movie as last crawled at or before the rating: a later crawl (new
+# genres, higher popularity) must not leak into features of earlier days.
 _EVENTS_SQL = """
 SELECT r.user_id, r.movie_id, r.rating, r.event_timestamp,
-       ln(1 + c.popularity) AS log_popularity, g.genre_ids
+       ln(1 + c.popularity) AS log_popularity, c.genre_ids
 FROM cf_ratings r
-ASOF LEFT JOIN (SELECT movie_id, snapshot_ts, popularity FROM cf_movies) c
+ASOF LEFT JOIN (SELECT movie_id, snapshot_ts, popularity, genre_ids FROM cf_movies) c
   ON r.movie_id = c.movie_id AND r.event_timestamp >= c.snapshot_ts
-LEFT JOIN (
-  SELECT movie_id, arg_max(genre_ids, snapshot_ts) AS genre_ids FROM cf_movies GROUP BY movie_id
-) g ON r.movie_id = g.movie_id
 """
 
 
@@ -111,8 +106,9 @@ def user_activity_features(
     until: datetime | None = None,
 ) -> pl.DataFrame:
     """The user_activity rows for `ratings` (RATINGS_SCHEMA), at every day boundary in
-    [since, until]. `movies` (MOVIES_SCHEMA crawls) give each movie's genres (its latest known)
-    and its popularity as crawled at or before each rating."""
+    [since, until]. `movies` (MOVIES_SCHEMA crawls) give each movie's genres and popularity as
+    crawled at or before each rating; a rating of a movie not crawled yet counts in the totals
+    but in no genre."""
     tables = {
         "cf_ratings": ratings.lazy().select("user_id", "movie_id", "rating", "event_timestamp"),
         "cf_movies": movies.lazy().select("movie_id", "snapshot_ts", "popularity", "genre_ids"),
@@ -124,8 +120,4 @@ def user_activity_features(
         until=until,
         tables={name: frame.collect() for name, frame in tables.items()},
     )
-    days = (pl.col("event_timestamp") - pl.col("last_rated_at")).dt.total_microseconds()
-    derived = (days / 86_400_000_000).alias("days_since_last_rating")
-    return rows.with_columns(derived).select(
-        [f.name for f in user_activity.schema] + ["event_timestamp"]
-    )
+    return rows.select([f.name for f in user_activity.schema] + ["event_timestamp"])

@@ -17,22 +17,18 @@ from __future__ import annotations
 
 import polars as pl
 
-from cinefeat.definitions import Field, OnDemandFeatureView, RequestSource
-from cinefeat.sources import TMDB_GENRE_SLUGS
+from cinefeat.definitions import Field, OnDemandFeatureView
+from cinefeat.sources import RECOMMENDATION_REQUEST, TMDB_GENRE_SLUGS
 from cinefeat.transforms.movie_basic import movie_basic
 from cinefeat.transforms.movie_temporal import movie_temporal
 from cinefeat.transforms.user_activity import user_activity
-from cinefeat.types import Bool, Float64, UnixTimestamp
+from cinefeat.types import Bool, Float64
 
 __all__ = ["user_movie", "user_movie_features"]
 
-request = RequestSource(
-    "request", [Field("request_ts", UnixTimestamp, "When the recommendation is requested")]
-)
-
 
 def user_movie_features(inputs: pl.DataFrame) -> pl.DataFrame:
-    # Stored in the registry and re-run from source: it may use only `pl` and its argument.
+    # Stored in the registry and re-run from source (see OnDemandFeatureView for what it may use).
     shares = sorted(c for c in inputs.columns if c.startswith("user_activity__genre_share_"))
     affinity = pl.sum_horizontal(
         pl.col(share).cast(pl.Float64)
@@ -75,7 +71,7 @@ user_movie = OnDemandFeatureView(
             + ["vote_average", "log_popularity"]
         ],
         movie_temporal[["release_year", "release_day_of_year"]],
-        request,
+        RECOMMENDATION_REQUEST,
     ],
     schema=[
         Field("genre_affinity", Float64, "Share of the user's ratings on this movie's genres"),

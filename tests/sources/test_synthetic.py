@@ -391,10 +391,11 @@ def test_files_load_back_through_the_loaders(
     assert_frame_equal(
         ratings.accepted.sort("event_timestamp", "user_id", "movie_id"), world.ratings
     )
-    # A midnight crawl is named by its date alone.
+    # A midnight crawl is named with its time too: a date alone would mean the end of the day.
     midnight = generate_world(replace(SMALL, days=2, crawl_hour=0))
     paths = write_world(midnight, tmp_path)["tmdb"]
-    assert [p.name for p in paths] == ["popular_2024-01-01.jsonl", "popular_2024-01-02.jsonl"]
+    names = ["popular_2024-01-01T00-00.jsonl", "popular_2024-01-02T00-00.jsonl"]
+    assert [p.name for p in paths] == names
     reloaded = tmdb.load_tmdb(tmp_path / "tmdb").accepted
     times = reloaded["snapshot_ts"].unique().sort()
     assert times.equals(midnight.snapshots["snapshot_ts"].unique().sort())

@@ -212,9 +212,10 @@ def test_the_same_movie_in_two_snapshots_is_two_rows(tmp_path: Path) -> None:
     write(tmp_path / "popular_2024-03-01.json", page(record(1, vote_count=10)))
     write(tmp_path / "popular_2024-03-02.json", page(record(1, vote_count=12)))
     result = load_tmdb(tmp_path)
+    # A date alone is the end of that day: the crawl may have run at any time during it.
     assert result.accepted.select("vote_count", "snapshot_ts").rows() == [
-        (10, datetime(2024, 3, 1, tzinfo=UTC)),
-        (12, datetime(2024, 3, 2, tzinfo=UTC)),
+        (10, datetime(2024, 3, 2, tzinfo=UTC)),
+        (12, datetime(2024, 3, 3, tzinfo=UTC)),
     ]
     assert result.extras["files"]["snapshot_from"].to_list() == ["file name", "file name"]
 
@@ -229,6 +230,10 @@ def test_snapshot_time_precedence(tmp_path: Path) -> None:
     assert snapshot_time(plain).origin == "file mtime"
     bogus = write(tmp_path / "id_20241399.json", {})  # not a date: falls back to the mtime
     assert snapshot_time(bogus).origin == "file mtime"
+    dated = write(tmp_path / "popular_2024-02-29.json", {})  # a date alone: the end of the day
+    assert snapshot_time(dated).moment == datetime(2024, 3, 1, tzinfo=UTC)
+    midnight = write(tmp_path / "popular_2024-02-29T00-00.json", {})
+    assert snapshot_time(midnight).moment == datetime(2024, 2, 29, tzinfo=UTC)
 
 
 def test_shapes_other_than_list_pages(tmp_path: Path) -> None:
@@ -284,6 +289,52 @@ def test_malformed_files_are_reported_and_do_not_stop_the_load(tmp_path: Path) -
     assert "b_latin1.json" in result.errors[1] and "UTF-8" in result.errors[1]
     assert result.quarantined["reason"].str.starts_with("unreadable file").all()
     assert result.read == 3
+
+
+def test_bad_lines_of_json_lines_are_quarantined_and_the_rest_kept(tmp_path: Path) -> None:
+    lines = [
+        json.dumps(page(record(1), record(2))).encode(),
+        b'{"page": 1, "results": [{"id": 3',  # cut off mid-record
+        b"",  # blank lines are not records
+        "caf\u00e9".encode("latin-1"),  # not UTF-8
+        json.dumps(record(4)).encode() + b"\r",  # CRLF line ending
+        b"  \r",
+    ]
+    (tmp_path / "crawl.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    write(tmp_path / "other.json", page(record(5)))
+    result = load_tmdb(tmp_path, snapshot_ts=SNAP)
+    assert sorted(result.accepted["movie_id"].to_list()) == [1, 2, 4, 5]
+    assert result.quarantined.select("reason", "raw").rows() == [
+        ("unreadable line: line 2 is not valid JSON", '{"page": 1, "results": [{"id": 3'),
+        ("unreadable line: line 4 is not UTF-8", "caf\ufffd"),
+    ]
+    assert result.read == 6
+    assert result.errors == [
+        f"{tmp_path / 'crawl.jsonl'}: 2 unreadable line(s), the first is line 2"
+    ]
+    files = result.extras["files"].sort("source")
+    assert files.select("records", "status").rows() == [(5, "some lines unreadable"), (1, "read")]
+
+
+def test_file_names_with_glob_characters(tmp_path: Path) -> None:
+    # DuckDB treats every path as a pattern: "b*.json" must not also read "b1.json".
+    write(tmp_path / "a[1].json", page(record(1)))
+    write(tmp_path / "b*.json", page(record(2)))
+    write(tmp_path / "b1.json", page(record(3)))
+    write(tmp_path / "c?.jsonl", page(record(4)))
+    result = load_tmdb(tmp_path, snapshot_ts=SNAP)
+    assert sorted(result.accepted["movie_id"].to_list()) == [1, 2, 3, 4]
+    assert (result.read, result.quarantined_count) == (4, 0)
+    assert sorted(result.extras["files"]["records"].to_list()) == [1, 1, 1, 1]
+
+
+def test_a_load_that_loses_records_raises() -> None:
+    from cinefeat import CinefeatError
+    from cinefeat.sources import LoadResult
+
+    accepted = pl.DataFrame(schema=MOVIES_SCHEMA)
+    with pytest.raises(CinefeatError, match="lost records: read 3 but accepted 0"):
+        LoadResult("movies", accepted, pl.DataFrame(schema=QUARANTINE_SCHEMA), read=3)
 
 
 def test_a_missing_path_is_an_error(tmp_path: Path) -> None:

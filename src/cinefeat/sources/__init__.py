@@ -9,7 +9,6 @@ from cinefeat.sources._schema import (
     TMDB_GENRE_SLUGS,
     TMDB_GENRES,
     LoadResult,
-    empty_quarantine,
 )
 from cinefeat.sources._tmdb import load_tmdb, snapshot_time
 from cinefeat.sources._tmdb5000 import load_tmdb5000
@@ -34,7 +33,6 @@ __all__ = [
     "USER",
     "LoadResult",
     "SyntheticConfig",
-    "empty_quarantine",
     "generate_rating_events",
     "load_movielens",
     "load_tmdb",

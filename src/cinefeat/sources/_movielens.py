@@ -70,7 +70,8 @@ def load_movielens(path: str | Path) -> LoadResult:
     """
     directory, flavour = _locate(Path(path))
     ratings_path = directory / flavour.ratings
-    valid, rejected = _rating_rows(data_lines(ratings_path, flavour.header), flavour)
+    lines = data_lines(ratings_path, flavour.header)
+    valid, rejected = _rating_rows(lines, flavour)
     extras: dict[str, pl.DataFrame] = {}
     if flavour is _MLLATEST and (directory / "links.csv").is_file():
         extras["links"] = read_links(directory / "links.csv")
@@ -98,6 +99,7 @@ def load_movielens(path: str | Path) -> LoadResult:
         kind="ratings",
         accepted=accepted.select(list(RATINGS_SCHEMA)).cast(RATINGS_SCHEMA),
         quarantined=quarantined.with_columns(snapshot_ts=None).cast(QUARANTINE_SCHEMA),
+        read=lines.height,
         normalised={MOVIELENS_ID_NOTE: accepted.height} if own_ids else {},
         extras=extras,
     )

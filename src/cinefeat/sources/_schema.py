@@ -11,6 +11,8 @@ from typing import Literal
 
 import polars as pl
 
+from cinefeat.errors import CinefeatError
+
 __all__ = [
     "MOVIES_SCHEMA",
     "QUARANTINE_SCHEMA",
@@ -18,7 +20,6 @@ __all__ = [
     "TMDB_GENRES",
     "TMDB_GENRE_SLUGS",
     "LoadResult",
-    "empty_quarantine",
 ]
 
 UTC_US = pl.Datetime("us", "UTC")
@@ -94,25 +95,37 @@ def _slug(name: str) -> str:
 TMDB_GENRE_SLUGS: dict[int, str] = {gid: _slug(name) for gid, name in TMDB_GENRES.items()}
 
 
-def empty_quarantine() -> pl.DataFrame:
-    return pl.DataFrame(schema=QUARANTINE_SCHEMA)
-
-
 @dataclass
 class LoadResult:
     """What a load read: accepted rows in the canonical schema, quarantined records with a
     reason, and the counts, which always add up (`accepted_count + quarantined_count == read`).
 
+    `read` is counted where the records are read, before any validation, and checked against
+    the split, so a record lost on the way is an error rather than a quietly smaller load.
     `normalised` counts the documented repairs applied to accepted rows (a 0 budget made null,
     an impossible release date made null, ...); `errors` lists files that could not be read at
-    all (each is also one quarantined record, so the counts still add up)."""
+    all (each is also one quarantined record)."""
 
     kind: Literal["movies", "ratings"]
     accepted: pl.DataFrame
     quarantined: pl.DataFrame
+    read: int
     normalised: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     extras: dict[str, pl.DataFrame] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.accepted_count + self.quarantined_count != self.read:
+            raise CinefeatError(
+                f"loading {self.kind} lost records: read {self.read:,} but accepted "
+                f"{self.accepted_count:,} + quarantined {self.quarantined_count:,} (a bug in "
+                "cinefeat: please report it with the input)"
+            )
+
+    @classmethod
+    def empty(cls, kind: Literal["movies", "ratings"]) -> LoadResult:
+        schema = MOVIES_SCHEMA if kind == "movies" else RATINGS_SCHEMA
+        return cls(kind, pl.DataFrame(schema=schema), pl.DataFrame(schema=QUARANTINE_SCHEMA), 0)
 
     @property
     def accepted_count(self) -> int:
@@ -121,10 +134,6 @@ class LoadResult:
     @property
     def quarantined_count(self) -> int:
         return self.quarantined.height
-
-    @property
-    def read(self) -> int:
-        return self.accepted_count + self.quarantined_count
 
     def reasons(self) -> dict[str, int]:
         """Quarantined records per reason (reasons are grouped by their text before any ':')."""

@@ -38,8 +38,8 @@ _MOVIELENS_GENRES = {
 
 
 def write_tmdb(world: World, out_dir: Path) -> list[Path]:
-    """`tmdb/popular_YYYY-MM-DD.jsonl` (`popular_YYYY-MM-DDTHH-00.jsonl` when the crawl is not
-    at midnight, so a loader reading the time from the name gets the crawl time): each line a
+    """`tmdb/popular_YYYY-MM-DDTHH-00.jsonl` (the crawl time, which a loader reads from the
+    name; a date alone would mean the end of the day): each line a
     list page {page, results (20 records by popularity, highest first), total_pages,
     total_results} of that day's crawl."""
     directory = out_dir / "tmdb"
@@ -85,7 +85,7 @@ def write_tmdb(world: World, out_dir: Path) -> list[Path]:
         )
     )
     hour = world.config.crawl_hour
-    suffix = f"T{hour:02d}-00" if hour else ""
+    suffix = f"T{hour:02d}-00"
     paths = []
     for (day,), frame in pages.partition_by("day", maintain_order=True, as_dict=True).items():
         path = directory / f"popular_{day}{suffix}.jsonl"

@@ -1,118 +1,40 @@
 """Loading TMDB API JSON: list pages, detail objects, collections, lists, person credits, in a
 file, a directory of files, or JSON Lines, into canonical movie rows with quarantine.
 
-The snapshot time of each file comes from the caller, else a date in the file name
-(`popular_2024-03-01.json`, `20240301T0600.jsonl`), else the file's modification time.
+The snapshot time of each file comes from the caller, else a date and time in the file name
+(`20240301T0600.jsonl`; a date alone, `popular_2024-03-01.json`, means the end of that day),
+else the file's modification time.
 Within one snapshot a movie appears once: of several records with the same id, the one with
 the most votes is kept (the first read wins a tie) and the others are quarantined as duplicates.
 """
 
 from __future__ import annotations
 
-import re
 import uuid
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from cinefeat.errors import CinefeatError
 from cinefeat.offline import connect
 from cinefeat.sources._schema import MOVIES_SCHEMA, QUARANTINE_SCHEMA, LoadResult
+from cinefeat.sources._tmdb_files import (
+    SnapshotTime,
+    all_documents,
+    files_table,
+    find_files,
+    readable_documents,
+)
 from cinefeat.sources._tmdb_sql import NORMALISATIONS, records_sql, validated_sql
-from cinefeat.sqltext import sql_string
-from cinefeat.timeutil import as_utc
 
 __all__ = ["SnapshotTime", "finish_load", "load_tmdb", "snapshot_time"]
 
-_JSON_SUFFIXES = {".json", ".jsonl", ".ndjson"}
-_NAME_TIME = re.compile(
-    r"(?<!\d)(\d{4})-?(\d{2})-?(\d{2})(?:[T_ -]?(\d{2})[:-]?(\d{2})(?:[:-]?(\d{2}))?)?(?!\d)"
-)
-_UNREADABLE_PREVIEW = 2_000
-
-
-@dataclass(frozen=True)
-class SnapshotTime:
-    moment: datetime
-    origin: str  # "caller", "file name" or "file mtime"
-
 
 def snapshot_time(path: Path, given: datetime | None = None) -> SnapshotTime:
-    """The caller's time, else a date (and time) in the file name, else the file's mtime."""
-    if given is not None:
-        return SnapshotTime(as_utc(given), "caller")
-    for match in _NAME_TIME.finditer(path.name):
-        year, month, day, hour, minute, second = (int(p) if p else 0 for p in match.groups())
-        try:
-            moment = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
-        except ValueError:  # 20241399 is not a date: keep looking
-            continue
-        return SnapshotTime(moment, "file name")
-    return SnapshotTime(datetime.fromtimestamp(path.stat().st_mtime, UTC), "file mtime")
-
-
-def _files(path: Path) -> list[Path]:
-    if path.is_file():
-        return [path]
-    if path.is_dir():
-        return sorted(p for p in path.rglob("*") if p.suffix.lower() in _JSON_SUFFIXES)
-    raise CinefeatError(f"load_tmdb: {path} does not exist")
-
-
-def _json_source(files: list[tuple[Path, SnapshotTime]]) -> str:
-    """All files in one scan (DuckDB reads them in parallel), with the file each doc came from."""
-    parts = []
-    for json_format, suffixes in (("newline_delimited", {".jsonl", ".ndjson"}), ("auto", None)):
-        chosen = [
-            sql_string(str(path))
-            for path, _ in files
-            if (
-                path.suffix.lower() in suffixes
-                if suffixes
-                else path.suffix.lower() not in {".jsonl", ".ndjson"}
-            )
-        ]
-        if chosen:
-            parts.append(
-                f"SELECT json AS doc, filename FROM read_json_objects([{', '.join(chosen)}], "
-                f"format = '{json_format}', filename = true, maximum_object_size = 268435456)"
-            )
-    return "(" + " UNION ALL ".join(parts) + ")"
-
-
-def _files_table(files: list[tuple[Path, SnapshotTime]]) -> pl.DataFrame:
-    return pl.DataFrame(
-        {
-            "source": [str(path) for path, _ in files],
-            "snapshot_ts": [when.moment for _, when in files],
-            "snapshot_from": [when.origin for _, when in files],
-            "file_order": list(range(len(files))),
-        },
-        schema={
-            "source": pl.String,
-            "snapshot_ts": MOVIES_SCHEMA["snapshot_ts"],
-            "snapshot_from": pl.String,
-            "file_order": pl.Int64,
-        },
-    )
-
-
-def _unreadable(path: Path, error: Exception, when: SnapshotTime) -> pl.DataFrame:
-    preview = path.read_bytes()[:_UNREADABLE_PREVIEW].decode("utf-8", errors="replace")
-    reason = f"unreadable file: {str(error).splitlines()[0]}"
-    return pl.DataFrame(
-        {
-            "kind": ["movies"],
-            "raw": [preview],
-            "reason": [reason],
-            "source": [str(path)],
-            "snapshot_ts": [when.moment],
-        },
-        schema=QUARANTINE_SCHEMA,
-    )
+    """The caller's time, else a date (and time) in the file name (a date alone: the end of
+    that day), else the file's mtime."""
+    return SnapshotTime.of(path, given)
 
 
 _CANONICAL = ", ".join(f'"{name}"' for name in MOVIES_SCHEMA)
@@ -123,10 +45,14 @@ def finish_load(
     records: str,
     files: pl.DataFrame,
     params: dict[str, object] | None = None,
+    unreadable: pl.DataFrame | None = None,
+    errors: list[str] | None = None,
 ) -> LoadResult:
     """Validate `records` (the `records_sql` columns) and split them into accepted and
     quarantined: within one snapshot a movie is kept once, the record with most votes (then the
-    first read). Raw record text is only carried for quarantined records."""
+    first read). Raw record text is only carried for quarantined records. `unreadable` are
+    quarantine rows of what could not even be parsed (bad files or lines), counted as read."""
+    unreadable = unreadable if unreadable is not None else pl.DataFrame(schema=QUARANTINE_SCHEMA)
     table = f"cf_load_{uuid.uuid4().hex}"
     connection.register("cf_files", files.to_arrow())
     valid = "problems = ''"
@@ -163,6 +89,7 @@ def finish_load(
                 "ORDER BY file_order, position"
             ).to_arrow_table()
         )
+        read = connection.sql(f"SELECT count(*) FROM {table}_records").fetchall()[0][0]
         sums = ", ".join(f'sum("{n}"::INTEGER)' for n in NORMALISATIONS)
         counts = connection.sql(f"SELECT {sums} FROM {table} WHERE rank = 1").fetchall()[0]
         per_file = connection.sql(
@@ -177,66 +104,63 @@ def finish_load(
         name: int(count) for name, count in zip(NORMALISATIONS, counts, strict=True) if count
     }
     counted = dict(per_file)
+    for source, count in unreadable.group_by("source").len().iter_rows():
+        counted[source] = counted.get(source, 0) + count
+    bad = unreadable.group_by("source").agg(
+        whole=pl.col("reason").str.starts_with("unreadable file").any()
+    )
+    status = dict(bad.iter_rows())
     summary = files.with_columns(
         pl.col("source").replace_strict(counted, default=0, return_dtype=pl.Int64).alias("records"),
-        pl.lit("read").alias("status"),
+        pl.col("source")
+        .replace_strict(
+            {
+                source: "unreadable" if whole else "some lines unreadable"
+                for source, whole in status.items()
+            },
+            default="read",
+            return_dtype=pl.String,
+        )
+        .alias("status"),
     ).drop("file_order")
     return LoadResult(
         "movies",
         accepted.cast(pl.Schema(MOVIES_SCHEMA)),
-        quarantined.cast(pl.Schema(QUARANTINE_SCHEMA)),
+        pl.concat([quarantined.cast(pl.Schema(QUARANTINE_SCHEMA)), unreadable]),
+        read=int(read) + unreadable.height,
         normalised=normalised,
+        errors=errors or [],
         extras={"files": summary},
     )
-
-
-def _readable(
-    connection: duckdb.DuckDBPyConnection, files: list[tuple[Path, SnapshotTime]]
-) -> tuple[list[tuple[Path, SnapshotTime]], list[str], list[pl.DataFrame]]:
-    """Only when reading all files at once failed: find the files that cannot be parsed."""
-    good, errors, unreadable = [], [], []
-    for path, when in files:
-        try:
-            connection.sql(f"SELECT count(*) FROM {_json_source([(path, when)])}").fetchall()
-        except duckdb.Error as exc:
-            errors.append(f"{path}: {str(exc).splitlines()[0]}")
-            unreadable.append(_unreadable(path, exc, when))
-        else:
-            good.append((path, when))
-    return good, errors, unreadable
 
 
 def load_tmdb(path: str | Path, snapshot_ts: datetime | None = None) -> LoadResult:
     """Load TMDB JSON from a file or a directory (recursively: *.json, *.jsonl, *.ndjson).
 
-    A file that cannot be parsed (truncated JSON, not UTF-8) is reported in `errors` with its
-    name and position, counted as one quarantined record, and the other files still load.
+    What cannot be parsed is reported in `errors` and quarantined, and everything else still
+    loads: a bad line of a JSON Lines file is one quarantined record (by line number), any other
+    file that cannot be parsed (truncated JSON, not UTF-8) one record with its byte position.
     """
-    files = [(file, snapshot_time(file, snapshot_ts)) for file in _files(Path(path))]
+    files = find_files(Path(path), snapshot_ts)
+    if not files:
+        return LoadResult.empty("movies")
     connection = connect()
-    errors: list[str] = []
-    unreadable: list[pl.DataFrame] = []
     try:
         try:
-            result = (
-                finish_load(connection, records_sql(_json_source(files)), _files_table(files))
-                if files
-                else None
-            )
+            return finish_load(connection, records_sql(all_documents(files)), files_table(files))
         except duckdb.Error:
-            files, errors, unreadable = _readable(connection, files)
-            result = (
-                finish_load(connection, records_sql(_json_source(files)), _files_table(files))
-                if files
-                else None
+            pass  # a file cannot be parsed: read what can be, file by file
+        found = readable_documents(connection, files)
+        try:
+            return finish_load(
+                connection,
+                records_sql(found.relation),
+                files_table(files),
+                unreadable=found.rejected,
+                errors=found.errors,
             )
+        finally:
+            for table in found.registered:
+                connection.unregister(table)
     finally:
         connection.close()
-    if result is None:
-        result = LoadResult(
-            "movies", pl.DataFrame(schema=MOVIES_SCHEMA), pl.DataFrame(schema=QUARANTINE_SCHEMA)
-        )
-    result.errors = errors
-    if unreadable:
-        result.quarantined = pl.concat([result.quarantined, *unreadable])
-    return result

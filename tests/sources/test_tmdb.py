@@ -118,6 +118,9 @@ def test_numbers_as_strings_and_ints_as_floats(tmp_path: Path) -> None:
         ({"vote_average": None}, "missing vote_average"),
         ({"vote_count": _DROP}, "missing vote_count"),
         ({"popularity": "lots"}, "invalid popularity: lots"),
+        ({"popularity": "NaN"}, "invalid popularity: NaN"),
+        ({"vote_average": "-Infinity"}, "invalid vote_average: -Infinity"),
+        ({"popularity": "inf"}, "invalid popularity: inf"),
         ({"vote_average": 11.5}, "invalid vote_average: 11.5 is outside 0-10"),
         ({"vote_count": 12.5}, "invalid vote_count: 12.5"),
         ({"vote_count": -3}, "invalid vote_count: -3"),
@@ -153,6 +156,24 @@ def test_bad_ids(tmp_path: Path, movie_id: Any, reason: str) -> None:
         rec["id"] = movie_id
     result = load_one(tmp_path, rec)
     assert result.quarantined["reason"].to_list() == [reason]
+
+
+def test_an_empty_title_is_taken_from_original_title_and_noted(tmp_path: Path) -> None:
+    result = load_one(
+        tmp_path,
+        record(1, title="  ", original_title="기생충"),
+        record(2, original_title=""),
+        record(3),
+    )
+    assert result.accepted.select("title", "original_title").rows() == [
+        ("기생충", "기생충"),
+        ("Movie 2", "Movie 2"),
+        ("Movie 3", "Movie 3"),
+    ]
+    assert result.normalised == {
+        "title missing, taken from original_title": 1,
+        "original_title missing, taken from title": 1,
+    }
 
 
 def test_every_problem_of_a_record_is_listed(tmp_path: Path) -> None:

@@ -58,6 +58,25 @@ def test_rows_normalise_and_quarantine(tmp_path: Path) -> None:
     assert result.read == 4 == result.accepted_count + result.quarantined_count
 
 
+def test_rows_the_csv_reader_cannot_split_are_quarantined(tmp_path: Path) -> None:
+    path = tmp_path / "tmdb_5000_movies.csv"
+    short = '0,"[]",,7,"[]",en,Short\n'
+    latin1 = ROWS[1].replace("Amélie", "Am\u00e9lie2").replace(",2,", ",8,").encode("latin-1")
+    content = (HEADER + ROWS[0] + short).encode() + latin1 + ROWS[2].encode()
+    path.write_bytes(content)
+    result = load_tmdb5000(path, snapshot_ts=SNAP)
+    assert result.accepted["movie_id"].to_list() == [19995]
+    malformed = result.quarantined.filter(
+        result.quarantined["reason"].str.starts_with("malformed CSV row")
+    )
+    assert malformed["raw"].to_list()[0] == short.strip()
+    reasons = malformed["reason"].to_list()
+    assert reasons[0].startswith("malformed CSV row: line 3: Expected Number of Columns: 20")
+    assert reasons[1].startswith("malformed CSV row: line 4:") and "UTF" in reasons[1].upper()
+    assert result.reasons() == {"malformed CSV row": 2, "invalid vote_average": 1}
+    assert result.read == 4 == result.accepted_count + result.quarantined_count
+
+
 def test_not_a_tmdb5000_file(tmp_path: Path) -> None:
     path = tmp_path / "other.csv"
     path.write_text("a,b\n1,2\n")

@@ -7,15 +7,18 @@ and runtime of 0 mean unknown. Rows go through the same checks as TMDB JSON reco
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from cinefeat.errors import CinefeatError
 from cinefeat.offline import connect
-from cinefeat.sources._schema import LoadResult
+from cinefeat.sources._schema import QUARANTINE_SCHEMA, LoadResult
 from cinefeat.sources._tmdb import finish_load, snapshot_time
+from cinefeat.sources._tmdb_files import files_table, literal_path
 
 __all__ = ["load_tmdb5000"]
 
@@ -36,8 +39,8 @@ _TEXT_COLUMNS = (
 )
 
 
-def _records(columns: list[str]) -> str:
-    """The CSV rows (registered as `cf_csv`) in the text shape of records_sql."""
+def _records(columns: list[str], table: str) -> str:
+    """The CSV rows of `table` in the text shape of records_sql."""
     fields = ", ".join(
         f"{name} AS {name}" if name in columns else f"CAST(NULL AS VARCHAR) AS {name}"
         for name in _TEXT_COLUMNS
@@ -51,44 +54,64 @@ SELECT
   {fields},
   CASE WHEN json_valid(genres) THEN to_json(json_extract(genres, '$[*].id')) END AS genre_ids,
   {"adult" if "adult" in columns else "CAST(NULL AS VARCHAR)"} AS adult
-FROM cf_csv
+FROM {table} AS cf_csv
 """
 
 
 def load_tmdb5000(path: str | Path, snapshot_ts: datetime | None = None) -> LoadResult:
     """Load tmdb_5000_movies.csv. The snapshot time is the caller's, else a date in the file
-    name, else the file's mtime (the dataset itself was collected in 2017)."""
+    name, else the file's mtime (the dataset itself was collected in 2017).
+
+    A row DuckDB's CSV reader cannot split (too few or too many fields, not UTF-8) is
+    quarantined with its line number; the other rows still load."""
     file = Path(path)
     if not file.is_file():
         raise CinefeatError(f"load_tmdb5000: {file} is not a file")
-    try:
-        frame = pl.read_csv(file, infer_schema=False)
-    except (pl.exceptions.ComputeError, UnicodeDecodeError) as exc:
-        raise CinefeatError(f"{file}: not a readable CSV file: {exc}") from None
-    missing = [c for c in _REQUIRED if c not in frame.columns]
-    if missing:
-        raise CinefeatError(
-            f"{file}: not a TMDB-5000 movies file; missing columns {missing} "
-            f"(it has {frame.columns})"
-        )
     when = snapshot_time(file, snapshot_ts)
-    files = pl.DataFrame(
-        {
-            "source": [str(file)],
-            "snapshot_ts": [when.moment],
-            "snapshot_from": [when.origin],
-            "file_order": [0],
-        },
-        schema={
-            "source": pl.String,
-            "snapshot_ts": pl.Datetime("us", "UTC"),
-            "snapshot_from": pl.String,
-            "file_order": pl.Int64,
-        },
-    )
     connection = connect()
+    name = f"cf_csv_{uuid.uuid4().hex}"
     try:
-        connection.register("cf_csv", frame.to_arrow())
-        return finish_load(connection, _records(frame.columns), files, {"source": str(file)})
+        try:
+            connection.execute(
+                f"CREATE TEMP TABLE {name} AS SELECT * FROM read_csv({literal_path(file)}, "
+                f"header = true, all_varchar = true, strict_mode = true, store_rejects = true, "
+                f"rejects_table = '{name}_rejects', rejects_scan = '{name}_scans')"
+            )
+        except duckdb.Error as exc:
+            message = str(exc).splitlines()[0]
+            raise CinefeatError(f"{file}: not a readable CSV file: {message}") from None
+        columns = [c[0] for c in connection.sql(f"DESCRIBE {name}").fetchall()]
+        missing = [c for c in _REQUIRED if c not in columns]
+        if missing:
+            raise CinefeatError(
+                f"{file}: not a TMDB-5000 movies file; missing columns {missing} (it has {columns})"
+            )
+        malformed = _malformed(connection, f"{name}_rejects", file, when.moment)
+        return finish_load(
+            connection,
+            _records(columns, name),
+            files_table([(file, when)]),
+            {"source": str(file)},
+            unreadable=malformed,
+        )
     finally:
+        for table in (name, f"{name}_rejects", f"{name}_scans"):
+            connection.execute(f"DROP TABLE IF EXISTS {table}")
         connection.close()
+
+
+def _malformed(
+    connection: duckdb.DuckDBPyConnection, rejects: str, file: Path, moment: datetime
+) -> pl.DataFrame:
+    """One quarantine row per line the CSV reader rejected (its first error)."""
+    reason = "'malformed CSV row: line ' || line || ': ' || error_message"
+    frame = pl.from_arrow(
+        connection.sql(
+            f"SELECT 'movies' AS kind, arg_min(csv_line, byte_position) AS raw, "
+            f"arg_min({reason}, byte_position) AS reason, $source AS source, "
+            f"$moment AS snapshot_ts FROM {rejects} GROUP BY line ORDER BY line",
+            params={"source": str(file), "moment": moment},
+        ).to_arrow_table()
+    )
+    assert isinstance(frame, pl.DataFrame)
+    return frame.cast(pl.Schema(QUARANTINE_SCHEMA))

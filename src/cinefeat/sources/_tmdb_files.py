@@ -28,6 +28,7 @@ __all__ = [
     "all_documents",
     "files_table",
     "find_files",
+    "literal_path",
     "readable_documents",
 ]
 
@@ -92,7 +93,7 @@ def files_table(files: list[tuple[Path, SnapshotTime]]) -> pl.DataFrame:
     )
 
 
-def _literal_path(path: Path) -> str:
+def literal_path(path: Path) -> str:
     """`path` as a DuckDB file pattern that matches only itself: DuckDB globs every path, so a
     `*`, `?` or `[` in a file name is escaped as a one-character class."""
     escaped = re.sub(r"([*?\[])", r"[\1]", str(path))
@@ -100,7 +101,7 @@ def _literal_path(path: Path) -> str:
 
 
 def _scan(paths: list[Path], lines: bool) -> str:
-    listed = ", ".join(_literal_path(p) for p in paths)
+    listed = ", ".join(literal_path(p) for p in paths)
     json_format = "newline_delimited" if lines else "auto"
     return (
         f"SELECT json AS doc, filename FROM read_json_objects([{listed}], format = "

@@ -97,7 +97,9 @@ def _integral(text: str) -> str:
 
 
 def _number(text: str) -> str:
-    return f"TRY_CAST(trim({text}) AS DOUBLE)"
+    # "NaN" and "Infinity" parse as doubles but are no popularity or vote average.
+    value = f"TRY_CAST(trim({text}) AS DOUBLE)"
+    return f"CASE WHEN isfinite({value}) THEN {value} END"
 
 
 _KNOWN_GENRES = "[" + ", ".join(str(g) for g in TMDB_GENRES) + "]"
@@ -114,7 +116,12 @@ NORMALISATIONS: dict[str, str] = {
     "unknown genre ids dropped": "len(all_genre_ids) > len(known_genre_ids)",
     "adult missing, taken as false": "adult IS NULL",
     "overview missing, kept as empty": "overview IS NULL",
-    "original_title missing, taken from title": "original_title IS NULL",
+    "title missing, taken from original_title": (
+        "coalesce(trim(title), '') = '' AND coalesce(trim(original_title), '') <> ''"
+    ),
+    "original_title missing, taken from title": (
+        "coalesce(trim(original_title), '') = '' AND coalesce(trim(title), '') <> ''"
+    ),
     "runtime 0 (unknown) made null": "runtime_value = 0",
     "budget 0 (unknown) made null": "budget_value = 0",
     "revenue 0 (unknown) made null": "revenue_value = 0",
@@ -135,7 +142,10 @@ def _problems() -> str:
         ),
         ("id IS NULL", "'missing id'"),
         ("movie_id IS NULL OR movie_id <= 0", "'invalid id: ' || id"),
-        ("coalesce(trim(title), trim(original_title), '') = ''", "'missing title'"),
+        (
+            "coalesce(nullif(trim(title), ''), nullif(trim(original_title), ''), '') = ''",
+            "'missing title'",
+        ),
     ]
     for column in ("popularity", "vote_average"):
         checks.append((f"{column} IS NULL", f"'missing {column}'"))

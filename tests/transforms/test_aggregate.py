@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from cinefeat import Aggregation, DefinitionError, Entity, FeatureView, Field
 from cinefeat.transforms.aggregate import aggregate_events
@@ -89,6 +90,13 @@ def test_since_and_until_select_boundaries() -> None:
     assert user1["event_timestamp"].dt.day().to_list() == [9, 11, 13, 20]
     # Windows still see the events before `since`: the Jan 9 row counts the Jan 3 rating.
     assert user1["rating_count_7d"].to_list() == [1, 0, 1, 0]
+    # A min cannot subtract the days before the grid: they must be read again.
+    assert user1["rating_min_7d"].to_list() == [5.0, None, 3.0, None]
+    full = aggregate_events(EVENTS, VIEW, until=datetime(2024, 1, 20, tzinfo=UTC))
+    expected = full.filter(pl.col("event_timestamp").dt.day() >= 9).sort(
+        "user_id", "event_timestamp"
+    )
+    assert_frame_equal(rows, expected)
 
 
 def test_point_in_time_join_of_aggregates_is_exact(store: object) -> None:

@@ -262,9 +262,14 @@ def result_sql(
             f"{(t.days or 1) - 1} PRECEDING AND CURRENT ROW) AS {_q(t.output)}"
             for t in extremes
         )
+        # Over the grid's days and every day with events: with `since`, the grid starts late,
+        # but days before it still fall inside the first boundaries' windows.
+        days = (
+            f"(SELECT {key_list}, b FROM {matched} UNION SELECT {key_list}, b FROM cf_daily{part})"
+        )
         extreme_cte = (
             f"WITH extremes AS (SELECT {key_list}, b, {values} FROM "
-            f"(SELECT {key_list}, b FROM {matched}) LEFT JOIN cf_daily USING ({key_list}, b)),"
+            f"{days} LEFT JOIN cf_daily USING ({key_list}, b)),"
         )
         extreme_join = f" LEFT JOIN extremes x ON {on_keys('m', 'x')} AND m.b = x.b"
 

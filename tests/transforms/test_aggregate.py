@@ -139,3 +139,39 @@ def test_every_aggregation_needs_a_field() -> None:
             [Field("u", Int64), Field("x", Int64)],
             aggregations=[Aggregation("rating", "sum")],
         )
+
+
+def test_grouped_sums_of_integer_columns() -> None:
+    """Integer sums come back from DuckDB as 128-bit integers unless cast: they must still scatter
+    into grouped columns and keep running totals, and values past 2**53 must not overflow."""
+    view = FeatureView(
+        "runtime_by_genre",
+        [Entity("user", ["user_id"])],
+        [
+            Field("user_id", Int64),
+            Field("runtime_sum_7d_drama", Int64),
+            Field("runtime_sum_7d_comedy", Float64),
+            Field("runtime_sum_all", Float64),
+        ],
+        aggregations=[
+            Aggregation(
+                "runtime", "sum", timedelta(days=7), group_by="genre_ids",
+                groups={18: "drama", 35: "comedy"},
+            ),  # fmt: skip
+            Aggregation("runtime", "sum"),
+        ],
+    )
+    events = pl.DataFrame(
+        {
+            "user_id": [1, 1, 1, 2],
+            "runtime": [100, 50, 7, 2**62],
+            "genre_ids": [[18], [18, 35], [35], [18]],
+            "event_timestamp": [at(1), at(1, 20), at(3), at(1)],
+        }
+    )
+    rows = aggregate_events(events, view).sort("user_id", "event_timestamp")
+    user1 = rows.filter(pl.col("user_id") == 1)
+    assert user1["runtime_sum_7d_drama"].to_list()[:2] == [150, 150]
+    assert user1["runtime_sum_7d_comedy"].to_list()[:2] == [50.0, 57.0]
+    assert user1["runtime_sum_all"].to_list()[:2] == [150.0, 157.0]
+    assert rows.filter(pl.col("user_id") == 2)["runtime_sum_all"][0] == float(2**62)

@@ -102,7 +102,7 @@ def daily_sql(
             needs.setdefault(term.denominator, set()).add("n")
     key_list = ", ".join(_q(k) for k in keys)
     expressions = {
-        "n": "count({c})", "s": "sum({c})", "ss": "sum({c}::DOUBLE * {c})",
+        "n": "count({c})", "s": "sum({c}::DOUBLE)", "ss": "sum({c}::DOUBLE * {c})",
         "lo": "min({c})", "hi": "max({c})",
     }  # fmt: skip
     partials = [(c, p) for c, parts in needs.items() for p in sorted(parts)]
@@ -149,7 +149,7 @@ def grouped_sql(
     # A value listed twice in one event's list (genres [18, 18]) is still one event in that group.
     group = f"unnest(list_distinct({_q(group_by)}))" if is_list else _q(group_by)
     values = ", ".join(str(v) if isinstance(v, int) else sql_string(str(v)) for v in groups)
-    expressions = {"n": "count(v)", "s": "sum(v)", "ss": "sum(v::DOUBLE * v)"}
+    expressions = {"n": "count(v)", "s": "sum(v::DOUBLE)", "ss": "sum(v::DOUBLE * v)"}
     columns = ", ".join(f"{expressions[p]} AS {p}" for p in sorted(partials))
     return f"""
 WITH ev AS ({_events(events, keys, ts, derived)}),

@@ -175,3 +175,22 @@ def test_grouped_sums_of_integer_columns() -> None:
     assert user1["runtime_sum_7d_comedy"].to_list()[:2] == [50.0, 57.0]
     assert user1["runtime_sum_all"].to_list()[:2] == [150.0, 157.0]
     assert rows.filter(pl.col("user_id") == 2)["runtime_sum_all"][0] == float(2**62)
+
+
+def test_keys_and_columns_named_like_short_sql_aliases() -> None:
+    """Internal columns start with '__' (reserved), so short user names cannot collide."""
+    view = FeatureView(
+        "short_names",
+        [Entity("b", ["b"])],
+        [Field("b", Int64), Field("v_count_all_x", Int64), Field("v_sum_7d", Float64)],
+        aggregations=[
+            Aggregation("v", "count", group_by="grp", groups={1: "x"}),
+            Aggregation("v", "sum", timedelta(days=7)),
+        ],
+    )
+    events = pl.DataFrame(
+        {"b": [1, 1], "v": [2.0, 3.0], "grp": [1, 2], "event_timestamp": [at(1), at(2)]}
+    )
+    rows = aggregate_events(events, view).sort("event_timestamp")
+    assert rows["v_count_all_x"].to_list()[:2] == [1, 1]
+    assert rows["v_sum_7d"].to_list()[:2] == [2.0, 5.0]

@@ -92,7 +92,7 @@ def daily_sql(
     ts: str,
     derived: Mapping[str, str],
 ) -> tuple[str, tuple[tuple[str, str], ...]]:
-    """Per (entity, day end `b`) partials of the ungrouped terms (and the counts that shares
+    """Per (entity, day end `__b`) partials of the ungrouped terms (and the counts that shares
     divide by); every day with an event has a row. Returns the SQL and its (key, partial)s."""
     needs: dict[str, set[str]] = {}
     for term in all_terms:
@@ -115,16 +115,18 @@ def daily_sql(
     # aggregate finds that day far faster than numbering rows with a window function.
     firsts = [c for c, p in partials if p == "first"]
     first_ctes = "".join(
-        f", first_{i} AS (SELECT {key_list}, b, count(*) AS {_q(_partial('first', c))} FROM "
-        f"(SELECT {key_list}, {_day('__first_ts')} AS b FROM (SELECT {key_list}, {_q(c)}, "
+        f", first_{i} AS (SELECT {key_list}, __b, count(*) AS {_q(_partial('first', c))} FROM "
+        f"(SELECT {key_list}, {_day('__first_ts')} AS __b FROM (SELECT {key_list}, {_q(c)}, "
         f"min({_q(ts)}) AS __first_ts FROM ev WHERE {_q(c)} IS NOT NULL GROUP BY ALL)) "
         "GROUP BY ALL)"
         for i, c in enumerate(firsts)
     )
-    first_joins = "".join(f" LEFT JOIN first_{i} USING ({key_list}, b)" for i in range(len(firsts)))
+    first_joins = "".join(
+        f" LEFT JOIN first_{i} USING ({key_list}, __b)" for i in range(len(firsts))
+    )
     sql = f"""
 WITH ev AS ({_events(events, keys, ts, derived)}),
-days AS (SELECT {key_list}, {_day(ts)} AS b, count(*) AS __events{columns} FROM ev GROUP BY ALL)
+days AS (SELECT {key_list}, {_day(ts)} AS __b, count(*) AS __events{columns} FROM ev GROUP BY ALL)
 {first_ctes}
 SELECT * FROM days{first_joins}
 """
@@ -142,22 +144,22 @@ def grouped_sql(
     derived: Mapping[str, str],
     is_list: bool,
 ) -> str:
-    """Partials of `column` per (entity, day end `b`, group), long format: `grp` is the group's
-    position in `groups` (0-based) and `__row` the row of (entity, b) in `cf_daily_rows`, so the
+    """Partials of `column` per (entity, day end `__b`, group), long format: `__grp` is the group's
+    position in `groups` (0-based) and `__row` the row of (entity, __b) in `cf_daily_rows`, so the
     caller can scatter the rows into columns directly."""
     key_list = ", ".join(_q(k) for k in keys)
     # A value listed twice in one event's list (genres [18, 18]) is still one event in that group.
     group = f"unnest(list_distinct({_q(group_by)}))" if is_list else _q(group_by)
     values = ", ".join(str(v) if isinstance(v, int) else sql_string(str(v)) for v in groups)
-    expressions = {"n": "count(v)", "s": "sum(v::DOUBLE)", "ss": "sum(v::DOUBLE * v)"}
+    expressions = {"n": "count(__v)", "s": "sum(__v::DOUBLE)", "ss": "sum(__v::DOUBLE * __v)"}
     columns = ", ".join(f"{expressions[p]} AS {p}" for p in sorted(partials))
     return f"""
 WITH ev AS ({_events(events, keys, ts, derived)}),
-exploded AS (SELECT {key_list}, {_day(ts)} AS b, {_q(column)} AS v,
-                    list_position([{values}], {group}) - 1 AS grp FROM ev),
-grouped AS (SELECT {key_list}, b, grp, {columns} FROM exploded WHERE grp >= 0 GROUP BY ALL)
-SELECT r.__row, g.* EXCLUDE ({key_list}, b)
-FROM grouped g JOIN cf_daily_rows r USING ({key_list}, b)
+exploded AS (SELECT {key_list}, {_day(ts)} AS __b, {_q(column)} AS __v,
+                    list_position([{values}], {group}) - 1 AS __grp FROM ev),
+grouped AS (SELECT {key_list}, __b, __grp, {columns} FROM exploded WHERE __grp >= 0 GROUP BY ALL)
+SELECT r.__row, g.* EXCLUDE ({key_list}, __b)
+FROM grouped g JOIN cf_daily_rows r USING ({key_list}, __b)
 """
 
 
@@ -232,8 +234,8 @@ def result_sql(
     parts: int = 1,
     types: Mapping[str, str] | None = None,
 ) -> str:
-    """The output rows (with the boundary's day number `b`), over `cf_matched` (the boundary
-    grid: keys, b, and for each row the running-total rows that apply, `bt` and `b{days}`),
+    """The output rows (with the boundary's day number `__b`), over `cf_matched` (the boundary
+    grid: keys, __b, and for each row the running-total rows that apply, `__bt` and `__b{days}`),
     `cf_daily` (day partials) and `cf_running` (running totals).
 
     With `parts` > 1 the query takes a `$part` parameter and returns only the entities whose
@@ -250,7 +252,7 @@ def result_sql(
 
     _, subtracted = windows(all_terms)
     fetch = "".join(
-        f" LEFT JOIN {running} w{d} ON {on_keys('m', f'w{d}')} AND w{d}.b = m.b{d}"
+        f" LEFT JOIN {running} w{d} ON {on_keys('m', f'w{d}')} AND w{d}.__b = m.__b{d}"
         for d in subtracted
     )
     extremes = [t for t in all_terms if t.windowed_extreme]
@@ -258,20 +260,21 @@ def result_sql(
     if extremes:
         values = ", ".join(
             f"{t.function}({_q(_partial('lo' if t.function == 'min' else 'hi', t.key))}) "
-            f"OVER (PARTITION BY {key_list} ORDER BY b RANGE BETWEEN "
+            f"OVER (PARTITION BY {key_list} ORDER BY __b RANGE BETWEEN "
             f"{(t.days or 1) - 1} PRECEDING AND CURRENT ROW) AS {_q(t.output)}"
             for t in extremes
         )
         # Over the grid's days and every day with events: with `since`, the grid starts late,
         # but days before it still fall inside the first boundaries' windows.
         days = (
-            f"(SELECT {key_list}, b FROM {matched} UNION SELECT {key_list}, b FROM cf_daily{part})"
+            f"(SELECT {key_list}, __b FROM {matched} "
+            f"UNION SELECT {key_list}, __b FROM cf_daily{part})"
         )
         extreme_cte = (
-            f"WITH extremes AS (SELECT {key_list}, b, {values} FROM "
-            f"{days} LEFT JOIN cf_daily USING ({key_list}, b)),"
+            f"WITH extremes AS (SELECT {key_list}, __b, {values} FROM "
+            f"{days} LEFT JOIN cf_daily USING ({key_list}, __b)),"
         )
-        extreme_join = f" LEFT JOIN extremes x ON {on_keys('m', 'x')} AND m.b = x.b"
+        extreme_join = f" LEFT JOIN extremes x ON {on_keys('m', 'x')} AND m.__b = x.__b"
 
     def typed(term: Term) -> str:
         target = (types or {}).get(term.output)
@@ -282,9 +285,9 @@ def result_sql(
     return f"""
 {extreme_cte or "WITH"}
 totals AS (
-  SELECT {matched_keys}, m.b, {", ".join(_totals(all_terms))}
+  SELECT {matched_keys}, m.__b, {", ".join(_totals(all_terms))}
   FROM {matched} m
-  LEFT JOIN {running} t ON {on_keys("m", "t")} AND t.b = m.bt{fetch}{extreme_join}
+  LEFT JOIN {running} t ON {on_keys("m", "t")} AND t.__b = m.__bt{fetch}{extreme_join}
 ),
-SELECT {key_list}, {outputs}, b FROM totals
+SELECT {key_list}, {outputs}, __b FROM totals
 """

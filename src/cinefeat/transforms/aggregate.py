@@ -73,22 +73,22 @@ class CompiledAggregations:
         Polars: several times faster here than DuckDB's for this shape."""
         keys = list(self.keys)
         every, subtracted = windows(self.terms)
-        stamps = daily.select(*keys, "b")
-        grid = pl.concat([stamps, *(stamps.with_columns(pl.col("b") + d) for d in every)])
-        bounds = pl.col("b") <= (daily["b"].max() if last is None else last)
+        stamps = daily.select(*keys, "__b")
+        grid = pl.concat([stamps, *(stamps.with_columns(pl.col("__b") + d) for d in every)])
+        bounds = pl.col("__b") <= (daily["__b"].max() if last is None else last)
         if first is not None:
-            bounds &= pl.col("b") >= first
-        grid = grid.filter(bounds).unique().sort([*keys, "b"])
-        lookup = stamps.sort([*keys, "b"])
+            bounds &= pl.col("__b") >= first
+        grid = grid.filter(bounds).unique().sort([*keys, "__b"])
+        lookup = stamps.sort([*keys, "__b"])
         matched = grid.join_asof(
-            lookup.with_columns(pl.col("b").alias("bt")),
-            on="b",
+            lookup.with_columns(pl.col("__b").alias("__bt")),
+            on="__b",
             by=keys,
             check_sortedness=False,
         )
         for d in subtracted:
-            probe = matched.with_columns((pl.col("b") - d).alias("__probe"))
-            found = lookup.with_columns(pl.col("b").alias(f"b{d}")).rename({"b": "__probe"})
+            probe = matched.with_columns((pl.col("__b") - d).alias("__probe"))
+            found = lookup.with_columns(pl.col("__b").alias(f"__b{d}")).rename({"__b": "__probe"})
             matched = probe.join_asof(found, on="__probe", by=keys, check_sortedness=False).drop(
                 "__probe"
             )
@@ -127,9 +127,9 @@ def _scatter(height: int, long: pl.DataFrame, prefix: str, suffixes: list[str]) 
     """Grouped day partials (one row per entity, day and group, with the entity-day's row in
     the sorted daily frame) as columns of that frame: one column per partial and group. A
     numpy scatter per partial: a pivot is several times slower for millions of rows."""
-    partials = [c for c in long.columns if c not in ("__row", "grp")]
+    partials = [c for c in long.columns if c not in ("__row", "__grp")]
     position = long["__row"].to_numpy()
-    group = long["grp"].to_numpy()
+    group = long["__grp"].to_numpy()
     columns: dict[str, np.ndarray] = {}
     for partial in partials:
         values = long[partial].fill_null(0).to_numpy()
@@ -239,10 +239,10 @@ def aggregate_events(
         )
         compiled = compile_aggregations(view, events, timestamp_column, derived, list_columns)
         daily_frame = _polars(connection.sql(compiled.daily_sql).to_arrow_table())
-        daily_frame = daily_frame.sort([*view.join_keys, "b"])
+        daily_frame = daily_frame.sort([*view.join_keys, "__b"])
         daily = daily_frame.to_arrow()
         connection.register(
-            "cf_daily_rows", daily_frame.select(*view.join_keys, "b").with_row_index("__row")
+            "cf_daily_rows", daily_frame.select(*view.join_keys, "__b").with_row_index("__row")
         )
         grouped = [
             _polars(connection.sql(sql).to_arrow_table()) for _, _, sql in compiled.grouped_sqls
@@ -262,7 +262,7 @@ def aggregate_events(
         connection.close()  # also releases the Arrow tables registered on it
     outputs = [name for a in view.aggregations for name in a.outputs]
     columns = [*view.join_keys, *outputs, "event_timestamp"]
-    stamp = (pl.col("b") * DAY_US).cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+    stamp = (pl.col("__b") * DAY_US).cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
     result = result.with_columns(stamp.alias("event_timestamp"))
     target = _polars(
         pa.schema([pa.field(f.name, f.dtype.to_arrow()) for f in view.schema]).empty_table()

@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from cinefeat import DefinitionError, Entity, FeatureService, FeatureView, Field, FileSource
+from cinefeat import (
+    Aggregation,
+    DefinitionError,
+    Entity,
+    FeatureService,
+    FeatureView,
+    Field,
+    FileSource,
+)
 from cinefeat.errors import FeatureNotFoundError
 from cinefeat.registry import Registry, Watermark
 from cinefeat.types import Float64, Int32, Int64, String
@@ -165,6 +173,40 @@ def test_watermarks(registry: Registry) -> None:
     registry.set_watermark("user_stats", 1, Watermark(at(5), 6))
     assert registry.get_watermark("user_stats", 1) == Watermark(at(5), 6)
     assert registry.get_watermark("user_stats", 2) is None
+
+
+def rated(*aggregations: Aggregation, extra: tuple[Field, ...] = ()) -> FeatureView:
+    fields = [Field(a.output, Float64) for a in aggregations]
+    return stats(*fields, *extra, aggregations=list(aggregations))
+
+
+@pytest.mark.parametrize(
+    ("new", "breaking"),
+    [
+        (rated(Aggregation("rating", "mean", timedelta(days=7))), False),
+        (rated(Aggregation("rating", "mean", timedelta(days=7), name="other")), True),  # removed
+        (rated(Aggregation("score", "mean", timedelta(days=7), name="rating_mean_7d")), True),
+        (rated(Aggregation("rating", "sum", timedelta(days=7), name="rating_mean_7d")), True),
+        (rated(Aggregation("rating", "mean", timedelta(days=30), name="rating_mean_7d")), True),
+        (  # a plain field in place of an aggregated one: the stored values meant something else
+            stats(Field("rating_mean_7d", Float64)),
+            True,
+        ),
+        (  # a new aggregation beside the old one only adds a field
+            rated(
+                Aggregation("rating", "mean", timedelta(days=7)),
+                Aggregation("rating", "count"),
+            ),
+            False,
+        ),
+    ],
+)
+def test_aggregation_changes(registry: Registry, new: FeatureView, breaking: bool) -> None:
+    registry.apply([rated(Aggregation("rating", "mean", timedelta(days=7)))])
+    (change,) = [c for c in registry.apply([new]).changes if c.kind == "feature_view"]
+    assert change.breaking is breaking
+    if breaking and "removed" not in " ".join(change.reasons):
+        assert "'rating_mean_7d' is computed differently" in " ".join(change.reasons)
 
 
 def test_file_source_changes(registry: Registry) -> None:

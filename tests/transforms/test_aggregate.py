@@ -155,9 +155,12 @@ def test_grouped_sums_of_integer_columns() -> None:
         ],
         aggregations=[
             Aggregation(
-                "runtime", "sum", timedelta(days=7), group_by="genre_ids",
+                "runtime",
+                "sum",
+                timedelta(days=7),
+                group_by="genre_ids",
                 groups={18: "drama", 35: "comedy"},
-            ),  # fmt: skip
+            ),
             Aggregation("runtime", "sum"),
         ],
     )

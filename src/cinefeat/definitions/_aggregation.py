@@ -29,11 +29,8 @@ AGGREGATION_FUNCTIONS: tuple[str, ...] = (
 
 
 def _window_label(window: timedelta | None) -> str:
-    if window is None:
-        return "all"
-    if window % timedelta(days=1) == timedelta(0):
-        return f"{window.days}d"
-    return f"{int(window.total_seconds() // 3600)}h"
+    # Windows are whole days (checked when an Aggregation is made).
+    return "all" if window is None else f"{window.days}d"
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cinefeat.definitions import Entity, FeatureService, FeatureView, OnDemandFeatureView
+from cinefeat.definitions import (
+    Aggregation,
+    Entity,
+    FeatureService,
+    FeatureView,
+    OnDemandFeatureView,
+)
 from cinefeat.errors import DefinitionError
 from cinefeat.registry._diff import ObjectChange, RegistryDiff
 
@@ -46,6 +52,19 @@ def _time_columns(spec: Mapping[str, Any]) -> tuple[Any, ...]:
     return (spec.get("timestamp_field"), spec.get("created_timestamp_column"))
 
 
+def _aggregated_outputs(spec: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
+    """Each aggregation output -> what computes it (column, function, window, group value)."""
+    outputs: dict[str, tuple[Any, ...]] = {}
+    for aggregation in map(Aggregation.from_spec, spec.get("aggregations", [])):
+        how = (aggregation.column, aggregation.function, aggregation.window_days)
+        if aggregation.groups is None:
+            outputs[aggregation.output] = how
+            continue
+        for (value, _), output in zip(aggregation.groups.items(), aggregation.outputs, strict=True):
+            outputs[output] = (*how, aggregation.group_by, value)
+    return outputs
+
+
 def view_change_reasons(
     old: Mapping[str, Any], new: Mapping[str, Any]
 ) -> tuple[list[str], list[str]]:
@@ -71,6 +90,12 @@ def view_change_reasons(
         breaking.append(f"time columns {_time_columns(old)} -> {_time_columns(new)}")
     elif old.get("source") != new.get("source"):
         other.append("source path changed")
+    # Stored values of an aggregated field mean what its aggregation computed: a new window,
+    # function or column (or a field that starts or stops being aggregated) is different data.
+    old_aggregated, new_aggregated = _aggregated_outputs(old), _aggregated_outputs(new)
+    for name in sorted(set(old_fields) & set(new_fields)):
+        if old_aggregated.get(name) != new_aggregated.get(name):
+            breaking.append(f"field {name!r} is computed differently by its aggregation")
     for key in ("ttl_seconds", "online", "description", "tags", "owner", "aggregations"):
         default: list[Any] | None = [] if key == "aggregations" else None
         if old.get(key, default) != new.get(key, default):

@@ -166,6 +166,12 @@ def test_definition_checks(store: FeatureStore) -> None:
     with pytest.raises(DefinitionError, match="reads movies:vote_average as Float64"):
         store.apply([changed])
     assert store.get_on_demand_feature_view("match").feature_names == ("rating_bias", "age_days")
+    # A plain view taking an on-demand view's name in a later apply would make "match:x" ambiguous.
+    same_name = FeatureView("match", [USER], [Field("user_id", Int64), Field("x", Float64)])
+    with pytest.raises(DefinitionError, match="would both be named 'match'"):
+        store.apply([same_name])
+    with pytest.raises(DefinitionError, match="would both be named 'users'"):
+        store.apply([OnDemandFeatureView("users", [MOVIES], [Field("x", Float64)], udf=broken)])
 
 
 def uses_a_global(inputs: pl.DataFrame) -> pl.DataFrame:

@@ -235,6 +235,12 @@ def _check_references(
         n: s for n, s in state.on_demand.items() if ("on_demand_feature_view", n) not in removed
     }
     on_demand.update(desired.on_demand)
+    # Checked again over the whole registry: the two may come from different applies.
+    for name in sorted(set(views) & set(on_demand)):
+        raise DefinitionError(
+            f"a FeatureView and an OnDemandFeatureView would both be named {name!r}; "
+            "feature references (view:feature) need one meaning per name"
+        )
     _check_on_demand_inputs(on_demand, views)
     services = {n: s for n, s in state.services.items() if ("feature_service", n) not in removed}
     services.update(desired.services)

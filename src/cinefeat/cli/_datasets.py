@@ -73,14 +73,14 @@ def load(
     from cinefeat.store import FeatureStore
 
     report = FeatureStore(repo).ingest(result)
+    written, quarantine = report.written, report.quarantine
+    already = result.accepted_count - written.rows
     console.print(
-        f"wrote {report.written.rows:,} rows to {report.written.table} "
-        f"(Delta version {report.written.delta_version}); quarantine "
-        + (
-            "unchanged"
-            if report.quarantine_version is None
-            else f"Delta version {report.quarantine_version}"
-        )
+        f"wrote {written.rows:,} new rows to {written.table} (Delta version "
+        f"{written.delta_version})"
+        + (f"; {already:,} were already stored" if already else "")
+        + f"; {quarantine.rows:,} new quarantined records"
+        + (f" (quarantine Delta version {quarantine.delta_version})" if quarantine.rows else "")
     )
 
 

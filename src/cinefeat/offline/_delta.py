@@ -62,19 +62,26 @@ class DeltaOfflineStore:
     def table_path(self, view: FeatureView) -> Path:
         return self.root / view.table_name
 
-    def write(self, view: FeatureView, table: pa.Table) -> WriteResult:
-        """Check `table` against the view (see conform_to_view), then append it."""
+    def write(self, view: FeatureView, table: pa.Table, skip_existing: bool = False) -> WriteResult:
+        """Check `table` against the view (see conform_to_view), then append it. With
+        `skip_existing`, rows whose join keys and event time the table already holds are left
+        out (in the same commit), so writing the same load twice stores it once."""
         _require_managed(view)
-        return self.write_conformed(view, conform_to_view(view, table, datetime.now(UTC)))
+        conformed = conform_to_view(view, table, datetime.now(UTC))
+        return self.write_conformed(view, conformed, skip_existing)
 
-    def write_conformed(self, view: FeatureView, conformed: pa.Table) -> WriteResult:
+    def write_conformed(
+        self, view: FeatureView, conformed: pa.Table, skip_existing: bool = False
+    ) -> WriteResult:
         """Append rows already checked by `conform_to_view` (push checks once for both stores).
         `delta_version` of the result is the table's version right after the commit."""
         _require_managed(view)
         with self._lock:
-            return self._write_locked(view, conformed)
+            return self._write_locked(view, conformed, skip_existing)
 
-    def _write_locked(self, view: FeatureView, conformed: pa.Table) -> WriteResult:
+    def _write_locked(
+        self, view: FeatureView, conformed: pa.Table, skip_existing: bool
+    ) -> WriteResult:
         existing = self._open(view)
         if conformed.num_rows == 0:
             return WriteResult(view.name, view.table_name, 0, _version(existing))
@@ -84,6 +91,8 @@ class DeltaOfflineStore:
         evolve = existing is not None and set(conformed.schema.names) - {
             f.name for f in existing.schema().fields
         }
+        if skip_existing and existing is not None:
+            return self._insert_new_rows(view, existing, conformed, bool(evolve))
         write_deltalake(
             existing if existing is not None else str(path),
             conformed,
@@ -95,6 +104,23 @@ class DeltaOfflineStore:
         return WriteResult(
             view.name, view.table_name, conformed.num_rows, _version(self._open(view))
         )
+
+    def _insert_new_rows(
+        self, view: FeatureView, existing: DeltaTable, conformed: pa.Table, evolve: bool
+    ) -> WriteResult:
+        # An insert-only MERGE: one commit (none when every row is already stored), and Delta's
+        # conflict check covers a concurrent writer, which a read-then-append would not.
+        identity = (*view.join_keys, view.event_timestamp_column)
+        predicate = " AND ".join(f"t.`{c}` = s.`{c}`" for c in identity)
+        metrics = (
+            existing.merge(
+                conformed, predicate, source_alias="s", target_alias="t", merge_schema=evolve
+            )
+            .when_not_matched_insert_all()
+            .execute()
+        )
+        inserted = int(metrics["num_target_rows_inserted"])
+        return WriteResult(view.name, view.table_name, inserted, _version(self._open(view)))
 
     def _open(self, view: FeatureView, version: int | None = None) -> DeltaTable | None:
         """The table at `version`, or at its latest version (callers hold the lock)."""
@@ -160,15 +186,28 @@ class DeltaOfflineStore:
 QUARANTINE_TABLE = "_quarantine"
 
 
-def write_quarantine(root: Path, records: pa.Table) -> int | None:
-    """Append quarantined records (kind, raw, reason, source, snapshot_ts, ...) to the repo's
-    quarantine Delta table, in one commit; returns its Delta version (None if nothing to do)."""
-    if records.num_rows == 0:
-        return None
+def write_quarantine(root: Path, records: pa.Table) -> WriteResult:
+    """Add quarantined records (kind, raw, reason, source, snapshot_ts, ...) to the repo's
+    quarantine Delta table, in one commit. A record already there (same kind, raw, reason,
+    source and snapshot) is not added again: `rows` of the result counts the new ones."""
     path = root / QUARANTINE_TABLE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_deltalake(str(path), records, mode="append", schema_mode="merge")
-    return int(DeltaTable(str(path)).version())
+    if not (path / "_delta_log").is_dir():
+        if records.num_rows == 0:
+            return WriteResult(QUARANTINE_TABLE, QUARANTINE_TABLE, 0, None)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_deltalake(str(path), records, mode="append")
+        return WriteResult(QUARANTINE_TABLE, QUARANTINE_TABLE, records.num_rows, 0)
+    table = DeltaTable(str(path))
+    added = 0
+    if records.num_rows:
+        identity = ("kind", "raw", "reason", "source", "snapshot_ts")
+        # delta-rs misparses `a IS NOT DISTINCT FROM b AND ...` without the parentheses.
+        predicate = " AND ".join(f"(t.`{c}` IS NOT DISTINCT FROM s.`{c}`)" for c in identity)
+        merger = table.merge(
+            records, predicate, source_alias="s", target_alias="t", merge_schema=True
+        )
+        added = int(merger.when_not_matched_insert_all().execute()["num_target_rows_inserted"])
+    return WriteResult(QUARANTINE_TABLE, QUARANTINE_TABLE, added, int(table.version()))
 
 
 def read_quarantine(root: Path) -> pa.Table | None:

@@ -22,7 +22,7 @@ __all__ = ["IngestReport", "ingest_load"]
 class IngestReport:
     load: LoadResult
     written: WriteResult
-    quarantine_version: int | None
+    quarantine: WriteResult
 
 
 def _as_view_rows(result: LoadResult) -> pl.DataFrame:
@@ -39,8 +39,8 @@ def ingest_load(store: FeatureStore, result: LoadResult) -> IngestReport:
     if missing:
         store.apply(missing)
     view = tmdb_movies if result.kind == "movies" else rating_events
-    written = store.write_offline(view.name, _as_view_rows(result))
+    # Loading the same files again (a rerun, an overlapping crawl) must not store rows twice.
+    written = store.write_offline(view.name, _as_view_rows(result), skip_existing=True)
     loaded_at = pl.lit(datetime.now(UTC)).cast(pl.Datetime("us", "UTC")).alias("loaded_at")
     quarantine = result.quarantined.with_columns(loaded_at).to_arrow()
-    version = write_quarantine(store.offline_store.root, quarantine)
-    return IngestReport(result, written, version)
+    return IngestReport(result, written, write_quarantine(store.offline_store.root, quarantine))

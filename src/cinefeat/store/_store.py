@@ -177,12 +177,16 @@ class FeatureStore:
 
     # -- offline --------------------------------------------------------------------------
 
-    def write_offline(self, view: FeatureView | str, df: Any) -> WriteResult:
+    def write_offline(
+        self, view: FeatureView | str, df: Any, *, skip_existing: bool = False
+    ) -> WriteResult:
         """Append rows to a managed view's Delta table in one atomic commit. Rows must carry the
         join keys, every feature and the event timestamp (created timestamp optional); anything
-        else is refused with every problem listed, and nothing is written."""
+        else is refused with every problem listed, and nothing is written. With
+        `skip_existing`, rows whose join keys and event time are already stored are left out
+        (`rows` of the result counts only the new ones): re-writing the same data is a no-op."""
         resolved = self._view(view)
-        return self.offline_store.write(resolved, to_arrow_table(df, "df"))
+        return self.offline_store.write(resolved, to_arrow_table(df, "df"), skip_existing)
 
     def read_offline(self, view: FeatureView | str, delta_version: int | None = None) -> Any:
         """All stored rows of a managed view (at a Delta version), as an Arrow table."""

@@ -85,11 +85,41 @@ def _input_frame(view: OnDemandFeatureView, columns: Mapping[str, Any], rows: in
                 columns[hidden_name(source.view, feature)], _arrow_type(dtype)
             )
     for field in view.request_fields:
-        arrays[field.name] = _typed(columns[field.name], _arrow_type(str(field.dtype)))
+        target = _arrow_type(str(field.dtype))
+        values = columns[field.name]
+        if pa.types.is_timestamp(target):
+            values = _request_times(field.name, values)
+        arrays[field.name] = _typed(values, target)
     if not arrays:
         return pl.DataFrame({"__row": range(rows)})
     frame = pl.from_arrow(pa.table(arrays))
     return frame
+
+
+def _request_times(name: str, values: Any) -> pa.Array | pa.ChunkedArray:
+    """Request times as an Arrow array: datetimes, or ISO 8601 strings. Numbers are refused:
+    Arrow would read one as microseconds since 1970, so epoch seconds would silently become
+    January 1970."""
+    import polars as pl
+
+    if not isinstance(values, pa.Array | pa.ChunkedArray):
+        values = pa.array(values)
+    if pa.types.is_integer(values.type) or pa.types.is_floating(values.type):
+        raise EntityDataFrameError(
+            f"request data {name!r} must be datetimes (timezone-aware, or naive meaning UTC), "
+            f"not {values.type} numbers: the unit of an epoch number is ambiguous"
+        )
+    if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+        text = pl.Series(name, values)
+        try:
+            parsed = text.str.to_datetime(time_unit="us", time_zone="UTC")
+        except pl.exceptions.PolarsError:
+            raise EntityDataFrameError(
+                f"request data {name!r} holds text that is not an ISO 8601 time "
+                f"(first value {text[0]!r})"
+            ) from None
+        return parsed.to_arrow()
+    return values
 
 
 def _typed(values: Any, target: pa.DataType) -> pa.Array | pa.ChunkedArray:

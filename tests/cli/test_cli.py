@@ -131,6 +131,7 @@ def test_write_offline_command(tmp_path: Path) -> None:
         (["get-online", "-e", "user_id=1"], 2, "give --feature"),
         (["features", "describe", "ghost"], 1, "feature view 'ghost' is not in the registry"),
         (["write-offline", "user_stats", "nope.parquet"], 1, "nope.parquet"),
+        (["datasets", "synth", "--start", "2024-01-01T05:00"], 1, "start must be a UTC midnight"),
     ],
 )
 def test_errors_are_messages_not_tracebacks(

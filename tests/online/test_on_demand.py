@@ -127,6 +127,31 @@ def test_request_data_is_required(odfv_store: FeatureStore) -> None:
         odfv_store.get_historical_features(entity, ["match:age_days"]).to_df()
 
 
+@pytest.mark.parametrize("number", [1_700_000_000, 1.7e9])
+def test_request_times_must_be_datetimes_not_epoch_numbers(
+    odfv_store: FeatureStore, number: float
+) -> None:
+    # Read as microseconds, 1.7e9 would be 1970-01-01T00:28: a wrong answer, not an error.
+    with pytest.raises(EntityDataFrameError, match="'request_ts' must be datetimes"):
+        odfv_store.get_online_features(
+            ["match:age_days"], [{"user_id": 1, "movie_id": 10, "request_ts": number}]
+        )
+    entity = pd.DataFrame(
+        {"user_id": [1], "movie_id": [10], "request_ts": [number], "event_timestamp": [NOW]}
+    )
+    with pytest.raises(EntityDataFrameError, match="'request_ts' must be datetimes"):
+        odfv_store.get_historical_features(entity, ["match:age_days"]).to_df()
+    iso = (NOW + timedelta(days=1)).isoformat()
+    online = odfv_store.get_online_features(
+        ["match:age_days"], [{"user_id": 1, "movie_id": 10, "request_ts": iso}]
+    )
+    assert online.to_dict()["age_days"] == [11]
+    with pytest.raises(EntityDataFrameError, match="not an ISO 8601 time"):
+        odfv_store.get_online_features(
+            ["match:age_days"], [{"user_id": 1, "movie_id": 10, "request_ts": "next tuesday"}]
+        )
+
+
 def test_another_process_runs_the_stored_udf(odfv_store: FeatureStore, repo: Path) -> None:
     code = f"""
 from datetime import datetime, timezone

@@ -365,6 +365,13 @@ def test_a_missing_path_is_an_error(tmp_path: Path) -> None:
         load_tmdb(tmp_path / "nope")
 
 
+def test_a_folder_without_tmdb_files_says_so(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("not a crawl")
+    result = load_tmdb(tmp_path)
+    assert (result.read, result.accepted_count, result.quarantined_count) == (0, 0, 0)
+    assert result.errors == [f"no TMDB files (*.json, *.jsonl, *.ndjson) under {tmp_path}"]
+
+
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 
 

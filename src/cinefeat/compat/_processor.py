@@ -32,8 +32,9 @@ import pandas as pd
 import polars as pl
 
 from cinefeat.definitions import FeatureView
+from cinefeat.duck import connect
 from cinefeat.errors import CinefeatError, FrameTypeError, SchemaMismatchError
-from cinefeat.offline import connect, to_arrow_table
+from cinefeat.offline import to_arrow_table
 from cinefeat.ondemand import compute_on_demand, hidden_name
 from cinefeat.registry import ResolvedOnDemand
 from cinefeat.sources._schema import MOVIES_SCHEMA, RATINGS_SCHEMA, LoadResult

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from cinefeat.definitions import FeatureView
+from cinefeat.duck import connect
 from cinefeat.errors import FeatureNotFoundError
 from cinefeat.materialize._sql import (
     MaterializationWindow,
@@ -24,7 +25,7 @@ from cinefeat.materialize._sql import (
     window_relation,
     write_latest_rows,
 )
-from cinefeat.offline import DeltaOfflineStore, TableSnapshot, connect, scan_sql
+from cinefeat.offline import DeltaOfflineStore, TableSnapshot, scan_sql
 from cinefeat.registry import Registry, Watermark
 
 __all__ = ["MaterializationResult", "Materializer"]

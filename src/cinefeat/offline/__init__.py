@@ -11,7 +11,7 @@ from cinefeat.offline._delta import (
 )
 from cinefeat.offline._frames import UTC_MICROS, to_arrow_table
 from cinefeat.offline._retrieval import FeatureRequest, RetrievalJob, entity_timestamp_column
-from cinefeat.offline._scan import CREATED, TS, connect, scan_sql
+from cinefeat.offline._scan import CREATED, TS, scan_sql
 from cinefeat.offline._typecheck import describe_arrow_type, dtype_accepts, key_accepts
 
 __all__ = [
@@ -25,7 +25,6 @@ __all__ = [
     "TableSnapshot",
     "WriteResult",
     "conform_to_view",
-    "connect",
     "describe_arrow_type",
     "dtype_accepts",
     "entity_timestamp_column",

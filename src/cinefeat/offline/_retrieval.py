@@ -17,9 +17,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cinefeat.definitions import FeatureView
+from cinefeat.duck import connect
 from cinefeat.errors import EntityDataFrameError, FeatureNameCollisionError
 from cinefeat.offline._frames import to_utc_micros
-from cinefeat.offline._scan import CREATED, TS, connect
+from cinefeat.offline._scan import CREATED, TS
 from cinefeat.offline._typecheck import describe_arrow_type, key_accepts, plain_type
 from cinefeat.sqltext import quote_ident
 

@@ -8,8 +8,6 @@ missing or mistyped column is an error naming it, never a silent cast.
 
 from __future__ import annotations
 
-import tempfile
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,35 +19,10 @@ from cinefeat.offline._delta import TableSnapshot
 from cinefeat.offline._typecheck import describe_arrow_type, dtype_accepts
 from cinefeat.sqltext import quote_ident, sql_string
 
-__all__ = ["CREATED", "TS", "connect", "scan_sql"]
+__all__ = ["CREATED", "TS", "scan_sql"]
 
 TS = "__cf_ts"
 CREATED = "__cf_created"
-
-
-_database: duckdb.DuckDBPyConnection | None = None
-_MAX_SPILL = "16GB"
-_database_lock = threading.Lock()
-
-
-def connect() -> duckdb.DuckDBPyConnection:
-    """A connection (cursor) to the process's in-memory DuckDB database; close it after use.
-
-    Opening a database costs about 18 ms, a cursor on it microseconds, and cursors may be used
-    from different threads. The time zone is UTC for all of them: casting a naive Parquet
-    timestamp to TIMESTAMPTZ must mean UTC, not the machine's local zone.
-    """
-    global _database
-    with _database_lock:
-        if _database is None:
-            _database = duckdb.connect()
-            _database.execute("SET GLOBAL TimeZone = 'UTC'")
-            # Spill files go to the system's temp directory, not the working directory, and
-            # may not fill the disk: a query that would need more fails instead.
-            spill = Path(tempfile.gettempdir()) / "cinefeat-duckdb"
-            _database.execute(f"SET GLOBAL temp_directory = {sql_string(str(spill))}")
-            _database.execute(f"SET GLOBAL max_temp_directory_size = '{_MAX_SPILL}'")
-        return _database.cursor()
 
 
 def _parquet_call(paths: Sequence[str]) -> str:

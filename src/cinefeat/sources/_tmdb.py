@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from cinefeat.offline import connect
+from cinefeat.duck import connect
 from cinefeat.sources._schema import MOVIES_SCHEMA, QUARANTINE_SCHEMA, LoadResult
 from cinefeat.sources._tmdb_files import (
     SnapshotTime,
@@ -143,7 +143,9 @@ def load_tmdb(path: str | Path, snapshot_ts: datetime | None = None) -> LoadResu
     """
     files = find_files(Path(path), snapshot_ts)
     if not files:
-        return LoadResult.empty("movies")
+        empty = LoadResult.empty("movies")
+        empty.errors.append(f"no TMDB files (*.json, *.jsonl, *.ndjson) under {path}")
+        return empty
     connection = connect()
     try:
         try:

@@ -14,8 +14,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from cinefeat.duck import connect
 from cinefeat.errors import CinefeatError
-from cinefeat.offline import connect
 from cinefeat.sources._schema import QUARANTINE_SCHEMA, LoadResult
 from cinefeat.sources._tmdb import finish_load, snapshot_time
 from cinefeat.sources._tmdb_files import files_table, literal_path

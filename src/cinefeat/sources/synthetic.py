@@ -1,6 +1,6 @@
 """Seeded synthetic data with realistic shape.
 
-`generate_rating_events` is the small rating-event generator the demo and benchmarks use:
+`generate_rating_events` is the small rating-event generator behind `cinefeat init`'s sample repo:
 users differ in how often they rate, movies follow a Zipf popularity curve, ratings lean on
 each movie's own quality.
 
@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from cinefeat.errors import ConfigError
 from cinefeat.sources._synth_dynamics import simulate, snapshot_frame
 from cinefeat.sources._synth_movies import generate_catalogue
 from cinefeat.sources._synth_ratings import generate_ratings, generate_users
@@ -135,23 +136,23 @@ class WorldConfig:
     def __post_init__(self) -> None:
         for name in ("movies", "users", "days"):
             if getattr(self, name) < 1:
-                raise ValueError(f"WorldConfig.{name} must be at least 1")
+                raise ConfigError(f"WorldConfig.{name} must be at least 1")
         if self.start.utcoffset() != timedelta(0):
-            raise ValueError("WorldConfig.start must be timezone-aware UTC")
+            raise ConfigError("WorldConfig.start must be timezone-aware UTC")
         if self.start.time() != time(0):
-            raise ValueError("WorldConfig.start must be a UTC midnight")
+            raise ConfigError("WorldConfig.start must be a UTC midnight")
         if not 0 <= self.crawl_hour <= 23:
-            raise ValueError("WorldConfig.crawl_hour must be within 0-23")
+            raise ConfigError("WorldConfig.crawl_hour must be within 0-23")
         if self.ratings_per_user < 1:
-            raise ValueError("WorldConfig.ratings_per_user must be at least 1")
+            raise ConfigError("WorldConfig.ratings_per_user must be at least 1")
         if not 0 <= self.future_share <= 0.9 or not 0 <= self.unknown_release_share <= 1:
-            raise ValueError("WorldConfig shares must be within [0, 1] (future_share <= 0.9)")
+            raise ConfigError("WorldConfig shares must be within [0, 1] (future_share <= 0.9)")
         for name in ("decay_days", "top_popularity", "taste_concentration"):
             if getattr(self, name) <= 0:
-                raise ValueError(f"WorldConfig.{name} must be positive")
+                raise ConfigError(f"WorldConfig.{name} must be positive")
         for name in ("lead_days", "release_boost", "votes_per_popularity", "user_activity_sigma"):
             if getattr(self, name) < 0:
-                raise ValueError(f"WorldConfig.{name} must not be negative")
+                raise ConfigError(f"WorldConfig.{name} must not be negative")
 
 
 @dataclass(frozen=True)

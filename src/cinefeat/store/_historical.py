@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from cinefeat.duck import connect
 from cinefeat.errors import FeatureNameCollisionError
 from cinefeat.offline import (
     DeltaOfflineStore,
     FeatureRequest,
     RetrievalJob,
-    connect,
     scan_sql,
 )
 from cinefeat.ondemand import check_request_columns, compute_on_demand, on_demand_inputs

@@ -9,9 +9,10 @@ from typing import Literal
 import pyarrow as pa
 
 from cinefeat.definitions import FeatureView
+from cinefeat.duck import connect
 from cinefeat.errors import CinefeatError
 from cinefeat.materialize import OnlineWriter, latest_rows_sql, write_latest_rows
-from cinefeat.offline import CREATED, TS, DeltaOfflineStore, conform_to_view, connect
+from cinefeat.offline import CREATED, TS, DeltaOfflineStore, conform_to_view
 from cinefeat.sqltext import quote_ident
 
 __all__ = ["PushTarget", "push_rows"]

@@ -25,8 +25,8 @@ import polars as pl
 import pyarrow as pa
 
 from cinefeat.definitions import Aggregation, FeatureView
+from cinefeat.duck import connect
 from cinefeat.errors import DefinitionError
-from cinefeat.offline import connect
 from cinefeat.sqltext import quote_ident
 from cinefeat.timeutil import to_micros
 from cinefeat.transforms._aggregate_sql import (

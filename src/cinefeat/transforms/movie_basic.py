@@ -25,7 +25,7 @@ from __future__ import annotations
 import polars as pl
 
 from cinefeat.definitions import Field
-from cinefeat.sources._schema import TMDB_GENRES
+from cinefeat.sources._schema import TMDB_GENRE_SLUGS, TMDB_GENRES
 from cinefeat.transforms._movie_common import finish, movie_input, movie_view
 from cinefeat.types import Bool, Float64, Int32, Int64, String
 
@@ -47,12 +47,8 @@ RATING_TIER_CUTS: tuple[tuple[float, str], ...] = (
 )
 
 
-def _snake(name: str) -> str:
-    return "genre_" + "_".join(name.lower().split())
-
-
 # feature name -> TMDB genre id, in TMDB's list order.
-GENRE_FEATURES: dict[str, int] = {_snake(name): gid for gid, name in TMDB_GENRES.items()}
+GENRE_FEATURES: dict[str, int] = {f"genre_{slug}": gid for gid, slug in TMDB_GENRE_SLUGS.items()}
 
 # feature name -> the original_language codes that set it.
 LANGUAGE_FEATURES: dict[str, tuple[str, ...]] = {

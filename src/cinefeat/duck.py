@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import os
 import shutil
 import tempfile
 import threading
@@ -37,4 +38,7 @@ def connect() -> duckdb.DuckDBPyConnection:
             atexit.register(shutil.rmtree, spill, ignore_errors=True)
             _database.execute(f"SET GLOBAL temp_directory = {sql_string(spill)}")
             _database.execute(f"SET GLOBAL max_temp_directory_size = '{_MAX_SPILL}'")
+            # A pipeline's worker processes each get one thread: processes are the parallelism.
+            if threads := os.environ.get("CINEFEAT_DUCKDB_THREADS"):
+                _database.execute(f"SET GLOBAL threads = {int(threads)}")
         return _database.cursor()

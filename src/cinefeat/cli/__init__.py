@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from cinefeat.cli._datasets import datasets_app
+from cinefeat.cli._pipeline import pipeline_app
 from cinefeat.errors import CinefeatError
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ app = typer.Typer(
 features_app = typer.Typer(help="List and describe feature views.", no_args_is_help=True)
 app.add_typer(features_app, name="features")
 app.add_typer(datasets_app, name="datasets")
+app.add_typer(pipeline_app, name="pipeline")
 console = Console()
 errors = Console(stderr=True)
 

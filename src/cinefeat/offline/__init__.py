@@ -10,6 +10,7 @@ from cinefeat.offline._delta import (
     write_quarantine,
 )
 from cinefeat.offline._frames import UTC_MICROS, to_arrow_table
+from cinefeat.offline._replace import ReplaceResult
 from cinefeat.offline._retrieval import FeatureRequest, RetrievalJob, entity_timestamp_column
 from cinefeat.offline._scan import CREATED, TS, scan_sql
 from cinefeat.offline._typecheck import describe_arrow_type, dtype_accepts, key_accepts
@@ -21,6 +22,7 @@ __all__ = [
     "UTC_MICROS",
     "DeltaOfflineStore",
     "FeatureRequest",
+    "ReplaceResult",
     "RetrievalJob",
     "TableSnapshot",
     "WriteResult",

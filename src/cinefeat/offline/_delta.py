@@ -18,6 +18,7 @@ from deltalake.exceptions import TableNotFoundError
 from cinefeat.definitions import FeatureView
 from cinefeat.errors import CinefeatError, FeatureNotFoundError
 from cinefeat.offline._conform import conform_to_view, storage_schema
+from cinefeat.offline._replace import ReplaceResult, SliceSelector, check_unique_identities, plan
 
 __all__ = [
     "QUARANTINE_TABLE",
@@ -104,6 +105,28 @@ class DeltaOfflineStore:
         return WriteResult(
             view.name, view.table_name, conformed.num_rows, _version(self._open(view))
         )
+
+    def replace_rows(
+        self, view: FeatureView, rows: pa.Table, in_slice: SliceSelector
+    ) -> ReplaceResult:
+        """Replace a slice of the view's stored rows by `rows`, in one commit (none when there
+        is nothing to write or delete). The slice is the stored identities (join keys + event
+        time) that `in_slice` selects from a LazyFrame of them, plus the identities of `rows`;
+        stored rows outside it are kept. Rerunning the same replacement leaves the same rows."""
+        _require_managed(view)
+        conformed = conform_to_view(view, rows, datetime.now(UTC))
+        check_unique_identities(view, conformed)
+        with self._lock:  # no write of this store may land between the read and the MERGE
+            existing = self._open(view)
+            replacement = plan(view, existing, conformed, in_slice)
+            if existing is None or replacement.append_only:
+                written = self._write_locked(view, conformed, skip_existing=False)
+                return ReplaceResult(
+                    view.name, view.table_name, written.rows, 0, 0, written.delta_version
+                )
+            result = replacement.execute(view, existing, conformed)
+            self._open(view)  # bring the cached handle up to date
+            return result
 
     def _insert_new_rows(
         self, view: FeatureView, existing: DeltaTable, conformed: pa.Table, evolve: bool

@@ -1,4 +1,5 @@
-"""The registry: entities, feature views (every version), services and watermarks, in SQL.
+"""The registry: entities, feature views (every version), services, watermarks and pipeline
+runs, in SQL.
 
 SQLite through SQLAlchemy by default; a PostgreSQL URL works unchanged.
 """
@@ -14,17 +15,31 @@ from cinefeat.registry._refs import (
     resolve_features,
 )
 from cinefeat.registry._registry import Registry, RegistrySnapshot, Watermark
+from cinefeat.registry._runs import (
+    FinalStatus,
+    InputFingerprint,
+    OutputRecord,
+    PipelineRuns,
+    RunRecord,
+    StageRecord,
+)
 
 __all__ = [
     "Definition",
     "FeatureRef",
+    "FinalStatus",
+    "InputFingerprint",
     "ObjectChange",
+    "OutputRecord",
+    "PipelineRuns",
     "Registry",
     "RegistryDiff",
     "RegistrySnapshot",
     "Resolution",
     "ResolvedOnDemand",
     "ResolvedView",
+    "RunRecord",
+    "StageRecord",
     "Watermark",
     "parse_feature_ref",
     "resolve_features",

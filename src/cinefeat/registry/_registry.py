@@ -18,6 +18,7 @@ from cinefeat.registry import _tables as t
 from cinefeat.registry._diff import ObjectChange, RegistryDiff
 from cinefeat.registry._engine import create_registry_engine
 from cinefeat.registry._plan import Definition, Desired, State, by_kind, plan_changes
+from cinefeat.registry._runs import PipelineRuns
 from cinefeat.timeutil import from_micros, to_micros
 
 __all__ = ["Registry", "RegistrySnapshot", "Watermark"]
@@ -106,6 +107,10 @@ class Registry:
     def close(self) -> None:
         self._writer.dispose()
         self._reader.dispose()
+
+    def pipeline_runs(self) -> PipelineRuns:
+        """The project's pipeline runs, processed inputs and checkpoints (same engines)."""
+        return PipelineRuns(self)
 
     # -- reads ----------------------------------------------------------------------------
 

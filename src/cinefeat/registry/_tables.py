@@ -6,6 +6,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
+    Index,
     Integer,
     MetaData,
     String,
@@ -20,6 +21,9 @@ __all__ = [
     "feature_views",
     "metadata",
     "on_demand_views",
+    "pipeline_checkpoints",
+    "pipeline_inputs",
+    "pipeline_runs",
     "projects",
     "watermarks",
 ]
@@ -81,4 +85,53 @@ watermarks = Table(
     Column("watermark_us", BigInteger, nullable=False),
     Column("delta_version", BigInteger, nullable=True),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# -- feature pipelines ---------------------------------------------------------------------
+
+# The input files each pipeline has processed, with the fingerprint they had then, so the next
+# run only reprocesses what is new or changed. Paths may be long: 4096 is Linux's PATH_MAX.
+pipeline_inputs = Table(
+    "cinefeat_pipeline_inputs",
+    metadata,
+    Column("project", String(255), primary_key=True),
+    Column("pipeline", String(255), primary_key=True),
+    Column("input", String(255), primary_key=True),
+    Column("path", String(4096), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("mtime_ns", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("run_id", String(64), nullable=False),
+    Column("processed_at", DateTime(timezone=True), nullable=False),
+)
+
+# One row per pipeline run. The columns are what runs are looked up and listed by; `record`
+# holds the rest (inputs, skipped files, stages, outputs, options) as JSON.
+pipeline_runs = Table(
+    "cinefeat_pipeline_runs",
+    metadata,
+    Column("project", String(255), primary_key=True),
+    Column("run_id", String(64), primary_key=True),
+    Column("pipeline", String(255), nullable=False),
+    Column("config_hash", String(64), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("error", Text, nullable=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("record", Text, nullable=False),
+    # Listing a pipeline's runs newest first is the common query (history, --resume).
+    Index("ix_cinefeat_pipeline_runs_pipeline", "project", "pipeline", "started_at"),
+)
+
+# What each (stage, partition) of a run produced, so a killed run can resume after the last
+# finished partition instead of starting over.
+pipeline_checkpoints = Table(
+    "cinefeat_pipeline_checkpoints",
+    metadata,
+    Column("project", String(255), primary_key=True),
+    Column("run_id", String(64), primary_key=True),
+    Column("stage", String(255), primary_key=True),
+    Column("partition", String(1024), primary_key=True),
+    Column("output", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )

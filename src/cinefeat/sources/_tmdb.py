@@ -11,6 +11,7 @@ the most votes is kept (the first read wins a tie) and the others are quarantine
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -134,14 +135,20 @@ def finish_load(
     )
 
 
-def load_tmdb(path: str | Path, snapshot_ts: datetime | None = None) -> LoadResult:
-    """Load TMDB JSON from a file or a directory (recursively: *.json, *.jsonl, *.ndjson).
+def load_tmdb(
+    path: str | Path | Sequence[str | Path], snapshot_ts: datetime | None = None
+) -> LoadResult:
+    """Load TMDB JSON from a file, a directory (recursively: *.json, *.jsonl, *.ndjson) or a
+    list of files (loaded together: one movie twice in one snapshot is a duplicate across them).
 
     What cannot be parsed is reported in `errors` and quarantined, and everything else still
     loads: a bad line of a JSON Lines file is one quarantined record (by line number), any other
     file that cannot be parsed (truncated JSON, not UTF-8) one record with its byte position.
     """
-    files = find_files(Path(path), snapshot_ts)
+    if isinstance(path, str | Path):
+        files = find_files(Path(path), snapshot_ts)
+    else:
+        files = [f for p in path for f in find_files(Path(p), snapshot_ts)]
     if not files:
         empty = LoadResult.empty("movies")
         empty.errors.append(f"no TMDB files (*.json, *.jsonl, *.ndjson) under {path}")

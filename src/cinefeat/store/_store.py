@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,6 +14,7 @@ from cinefeat.errors import FeatureNotFoundError
 from cinefeat.materialize import MaterializationResult, Materializer
 from cinefeat.offline import (
     DeltaOfflineStore,
+    ReplaceResult,
     RetrievalJob,
     WriteResult,
     read_quarantine,
@@ -40,6 +41,8 @@ from cinefeat.store._push import PushTarget, push_rows
 from cinefeat.timeutil import as_utc
 
 if TYPE_CHECKING:  # polars-heavy; loaded when first used so `cinefeat apply` stays quick
+    import polars as pl
+
     from cinefeat.sources import LoadResult
     from cinefeat.store._ingest import IngestReport
 
@@ -187,6 +190,25 @@ class FeatureStore:
         (`rows` of the result counts only the new ones): re-writing the same data is a no-op."""
         resolved = self._view(view)
         return self.offline_store.write(resolved, to_arrow_table(df, "df"), skip_existing)
+
+    def replace_offline(
+        self,
+        view: FeatureView | str,
+        df: Any,
+        in_slice: Callable[[pl.LazyFrame], pl.LazyFrame],
+    ) -> ReplaceResult:
+        """Replace a slice of a managed view's stored rows by `df`, in one atomic commit.
+
+        `in_slice` gets a LazyFrame of the stored rows' identities (join keys and event
+        timestamp) and returns those in the slice, e.g.
+        `lambda ids: ids.filter(pl.col("event_timestamp") == day)`. Stored rows in the slice,
+        or with the identity of a row of `df`, are removed; every row of `df` is stored; all
+        other rows are kept. `df` is checked like `write_offline` (bad data writes nothing) and
+        may not give one identity twice. Rerunning the same replacement leaves the same rows
+        (they count as `updated`; rows without a created timestamp get the new write time).
+        Without rows to write or stored rows to delete, nothing is committed."""
+        resolved = self._view(view)
+        return self.offline_store.replace_rows(resolved, to_arrow_table(df, "df"), in_slice)
 
     def read_offline(self, view: FeatureView | str, delta_version: int | None = None) -> Any:
         """All stored rows of a managed view (at a Delta version), as an Arrow table."""

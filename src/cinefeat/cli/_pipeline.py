@@ -1,0 +1,143 @@
+"""`cinefeat pipeline ...`: run a YAML feature pipeline (plan, incremental, resume, watch) and
+show its run records."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from cinefeat.registry import RunRecord
+
+__all__ = ["pipeline_app"]
+
+pipeline_app = typer.Typer(
+    help="Run feature pipelines and inspect their runs.", no_args_is_help=True
+)
+console = Console()
+
+RepoOption = Annotated[Path, typer.Option("--repo", "-r", help="The repo (holds cinefeat.yaml).")]
+
+
+def _runs_table(runs: list[RunRecord]) -> Table:
+    table = Table(title="pipeline runs", title_justify="left")
+    for column in ("run", "pipeline", "status", "started", "seconds", "inputs", "rows written"):
+        table.add_column(column)
+    for run in runs:
+        seconds = "" if run.duration is None else f"{run.duration.total_seconds():.2f}"
+        written = sum(s.rows_written for s in run.stages)
+        table.add_row(
+            run.run_id, run.pipeline, run.status, f"{run.started_at:%Y-%m-%d %H:%M:%S}",
+            seconds, str(len(run.inputs)), f"{written:,}",
+        )  # fmt: skip
+    return table
+
+
+def show_run(run: RunRecord) -> None:
+    console.print(
+        f"[bold]run {run.run_id}[/] of {run.pipeline}: {run.status}"
+        + (f" in {run.duration.total_seconds():.2f} s" if run.duration else "")
+        + f"; config {run.config_hash[:12]}; options {run.options}"
+    )
+    if run.error:
+        console.print(f"[red]error:[/] {run.error}")
+    stages = Table(title="stages", title_justify="left")
+    for column in (
+        "stage",
+        "type",
+        "status",
+        "partitions",
+        "read",
+        "written",
+        "quarantined",
+        "seconds",
+        "reads -> writes",
+    ):
+        stages.add_column(column)
+    for s in run.stages:
+        stages.add_row(
+            s.name, s.type, s.status, f"{s.partitions_done}/{s.partitions_total}",
+            f"{s.rows_read:,}", f"{s.rows_written:,}", f"{s.rows_quarantined:,}",
+            f"{s.seconds:.2f}", f"{', '.join(s.reads)} -> {', '.join(s.writes)}",
+        )  # fmt: skip
+    console.print(stages)
+    if run.outputs:
+        outputs = Table(title="outputs", title_justify="left")
+        for column in ("view", "version", "table", "Delta version", "rows"):
+            outputs.add_column(column)
+        for o in run.outputs:
+            outputs.add_row(
+                o.view, str(o.version or ""), o.table, str(o.delta_version), f"{o.rows:,}"
+            )
+        console.print(outputs)
+    console.print(f"inputs processed: {len(run.inputs)}; skipped: {len(run.skipped)}")
+    for fp in run.inputs:
+        console.print(f"  {fp.input}: {fp.path} ({fp.size:,} bytes, sha256 {fp.sha256[:12]})")
+
+
+@pipeline_app.command("run")
+def run(
+    file: Annotated[Path, typer.Argument(help="The pipeline YAML file.")],
+    repo: RepoOption = Path("."),
+    resume: Annotated[
+        bool, typer.Option(help="Finish the last unfinished run from its checkpoints.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the plan, run nothing.")
+    ] = False,
+    watch: Annotated[
+        bool, typer.Option(help="Keep polling the inputs; run when something arrives.")
+    ] = False,
+    interval: Annotated[float, typer.Option(help="Seconds between polls with --watch.")] = 5.0,
+) -> None:
+    """Run the pipeline over new and changed inputs (all of them the first time)."""
+    from cinefeat.pipeline import Pipeline
+    from cinefeat.store import FeatureStore
+
+    pipeline = Pipeline.from_file(file, FeatureStore(repo))
+    if dry_run:
+        console.print(pipeline.plan(resume=resume).describe())
+        return
+    while True:
+        plan = pipeline.plan(resume=resume)
+        if plan.has_work or not watch:
+            record = pipeline.run(resume=resume)
+            show_run(record)
+            if record.status == "nothing_to_do":
+                console.print("nothing to do: every input was processed before and is unchanged")
+        if not watch:
+            return
+        resume = False
+        try:
+            time.sleep(interval)
+        except KeyboardInterrupt:
+            return
+
+
+@pipeline_app.command("runs")
+def runs(
+    repo: RepoOption = Path("."),
+    pipeline: Annotated[str | None, typer.Option(help="Only this pipeline's runs.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="How many, newest first.")] = 20,
+) -> None:
+    """List pipeline runs, newest first."""
+    from cinefeat.store import FeatureStore
+
+    records = FeatureStore(repo).registry.pipeline_runs().list_runs(pipeline, limit)
+    console.print(_runs_table(records) if records else "no pipeline runs yet")
+
+
+@pipeline_app.command("show")
+def show(
+    run_id: Annotated[str, typer.Argument(help="A run id (or a unique prefix of one).")],
+    repo: RepoOption = Path("."),
+) -> None:
+    """One run's record: stages, rows, timings, inputs and outputs."""
+    from cinefeat.store import FeatureStore
+
+    show_run(FeatureStore(repo).registry.pipeline_runs().get_run(run_id))

@@ -1,0 +1,105 @@
+"""A pipeline's inputs as partitions: the unit of parallel work, of incremental reprocessing
+and of resume. A TMDB crawl partition is the files of one snapshot time (one movie twice in a
+snapshot is a duplicate even across files); a MovieLens partition is one MovieLens directory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from cinefeat.errors import CinefeatError
+from cinefeat.sources._tmdb_files import SnapshotTime, find_files
+
+__all__ = ["Partition", "discover_partitions", "partition_files"]
+
+# What each loader kind yields.
+LOADER_KINDS = {"tmdb_json": "movies", "tmdb5000": "movies", "movielens": "ratings"}
+_MOVIELENS_RATINGS = ("ratings.csv", "u.data")
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One unit of input. `key` is stable across runs (it names the partition's work files and
+    checkpoints); `files` are what its fingerprint covers."""
+
+    input: str
+    loader: str
+    key: str
+    files: tuple[Path, ...]
+    snapshot_ts: datetime | None = None  # TMDB crawls: the snapshot the files belong to
+
+    @property
+    def kind(self) -> str:
+        return LOADER_KINDS[self.loader]
+
+    @property
+    def load_path(self) -> Path:
+        """What the loader reads: the MovieLens directory, or the single file."""
+        return self.files[0].parent if self.loader == "movielens" else self.files[0]
+
+
+def _tmdb_partitions(name: str, path: Path, snapshot_ts: datetime | None) -> list[Partition]:
+    by_time: dict[datetime, list[Path]] = {}
+    for file, when in find_files(path, snapshot_ts):
+        by_time.setdefault(when.moment, []).append(file)
+    return [
+        Partition(name, "tmdb_json", f"{name}@{moment:%Y-%m-%dT%H%M%S}", tuple(files), moment)
+        for moment, files in sorted(by_time.items())
+    ]
+
+
+def _tmdb5000_partitions(name: str, path: Path, snapshot_ts: datetime | None) -> list[Partition]:
+    files = sorted(path.glob("*.csv")) if path.is_dir() else [path]
+    return [
+        Partition(
+            name,
+            "tmdb5000",
+            f"{name}@{file.stem}",
+            (file,),
+            SnapshotTime.of(file, snapshot_ts).moment,
+        )
+        for file in files
+    ]
+
+
+def _movielens_partitions(name: str, path: Path) -> list[Partition]:
+    directories = (
+        [path] if path.is_file() else [path, *sorted(p for p in path.rglob("*") if p.is_dir())]
+    )
+    found = []
+    for directory in directories:
+        if directory.is_file():
+            directory = directory.parent
+        if not any((directory / f).is_file() for f in _MOVIELENS_RATINGS):
+            continue
+        files = tuple(
+            sorted(f for f in directory.iterdir() if f.is_file() and not f.name.startswith("."))
+        )
+        relative = directory.relative_to(path) if directory != path and path.is_dir() else Path(".")
+        label = "root" if str(relative) == "." else str(relative).replace("/", "__")
+        found.append(Partition(name, "movielens", f"{name}@{label}", files))
+    return found
+
+
+def discover_partitions(
+    inputs: Mapping[str, tuple[str, Path, datetime | None]],
+) -> list[Partition]:
+    """Every partition of the inputs ({name: (loader, path, snapshot_ts)}), in input order."""
+    partitions: list[Partition] = []
+    for name, (loader, path, snapshot_ts) in inputs.items():
+        if not path.exists():
+            raise CinefeatError(f"input {name!r}: {path} does not exist")
+        if loader == "tmdb_json":
+            partitions += _tmdb_partitions(name, path, snapshot_ts)
+        elif loader == "tmdb5000":
+            partitions += _tmdb5000_partitions(name, path, snapshot_ts)
+        else:
+            partitions += _movielens_partitions(name, path)
+    return partitions
+
+
+def partition_files(partitions: Iterable[Partition]) -> dict[tuple[str, str], Partition]:
+    """(input, file path) -> the partition holding that file."""
+    return {(p.input, str(f)): p for p in partitions for f in p.files}

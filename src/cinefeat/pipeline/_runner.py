@@ -1,0 +1,354 @@
+"""Running a pipeline: plan what changed, run each stage over the partitions to process (on a
+process pool, checkpointing each), record the run, and resume a killed one where it stopped."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from rich.progress import Progress
+
+from cinefeat.errors import CinefeatError
+from cinefeat.pipeline._config import PipelineConfig, load_pipeline_config
+from cinefeat.pipeline._fingerprint import InputChanges, classify, fingerprint_file
+from cinefeat.pipeline._partitions import Partition, discover_partitions
+from cinefeat.pipeline._stage import (
+    ALL_PARTS,
+    Datasets,
+    Stage,
+    StageContext,
+    StageReport,
+    kill_point,
+)
+from cinefeat.pipeline._stage_types import build_stages
+from cinefeat.registry import PipelineRuns, RunRecord, StageRecord
+from cinefeat.store import FeatureStore
+
+__all__ = ["Pipeline", "PipelinePlan"]
+
+
+@dataclass(frozen=True)
+class PipelinePlan:
+    """What a run would do: the partitions to process (with why) and the inputs it skips."""
+
+    pipeline: str
+    process: tuple[tuple[Partition, str], ...]
+    skipped: tuple[tuple[str, str], ...]  # (path, why)
+    changes: InputChanges
+    stages: tuple[Stage, ...]
+    resume_of: RunRecord | None = None
+
+    @property
+    def has_work(self) -> bool:
+        return bool(self.process)
+
+    def describe(self) -> str:
+        lines = [f"pipeline {self.pipeline}: {len(self.process)} partition(s) to process"]
+        if self.resume_of is not None:
+            lines[0] += f" (resuming run {self.resume_of.run_id})"
+        lines.append(
+            "stages: " + " -> ".join(f"{s.name} ({type(s).__name__})" for s in self.stages)
+        )
+        lines += [f"  process {p.key}: {why} ({len(p.files)} file(s))" for p, why in self.process]
+        lines += [f"  skip {path}: {why}" for path, why in self.skipped]
+        if not self.process:
+            lines.append("nothing to do: every input was processed before and is unchanged")
+        return "\n".join(lines)
+
+
+def _worker_init() -> None:
+    # Ctrl-C reaches the whole process group: the parent alone decides how to stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A worker must not outlive a killed parent (it would keep computing, and keep its pipes
+    # open): on Linux, ask the kernel to kill it with the parent.
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
+def _process_partition(stage: Stage, partition: Partition, work: str) -> dict[str, Any]:
+    """Run in a worker: read this partition's inputs, run the stage, write its outputs."""
+    started, cpu = time.perf_counter(), time.process_time()
+    datasets = Datasets(Path(work))
+    inputs = {name: datasets.get(name, partition.key) for name in stage.reads}
+    output = stage.process_partition(partition, inputs)
+    for name, frame in output.frames.items():
+        datasets.put(name, frame, partition.key, output.meta.get(name))
+    peak = _peak_rss()
+    return {
+        "rows_read": output.rows_read,
+        "rows_written": output.rows_written,
+        "rows_quarantined": output.rows_quarantined,
+        "messages": output.messages,
+        "seconds": time.perf_counter() - started,
+        "cpu_seconds": time.process_time() - cpu,
+        "peak_rss": peak,
+    }
+
+
+def _peak_rss() -> int:
+    import resource
+
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+
+
+@contextlib.contextmanager
+def _single_threaded_children() -> Iterator[None]:
+    """Children spawned meanwhile start with one Polars and one DuckDB thread each."""
+    saved = {k: os.environ.get(k) for k in ("POLARS_MAX_THREADS", "CINEFEAT_DUCKDB_THREADS")}
+    os.environ.update(POLARS_MAX_THREADS="1", CINEFEAT_DUCKDB_THREADS="1")
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+class Pipeline:
+    """A configured pipeline over one repo's store."""
+
+    def __init__(self, config: PipelineConfig, store: FeatureStore) -> None:
+        self.config = config
+        self.store = store
+        self.stages = build_stages(config)
+        self.runs = PipelineRuns(store.registry)
+        self.home = store.repo_path / "data" / "pipelines" / config.name
+        self.observers: list[Any] = []  # e.g. a PerformanceProfiler: stage_started/stage_finished
+
+    @classmethod
+    def from_file(cls, path: str | Path, store: FeatureStore) -> Pipeline:
+        return cls(load_pipeline_config(path), store)
+
+    # -- planning -------------------------------------------------------------------------
+
+    def plan(self, *, resume: bool = False) -> PipelinePlan:
+        inputs = {
+            name: (spec.loader, self.config.input_path(name), spec.snapshot_ts)
+            for name, spec in self.config.inputs.items()
+        }
+        partitions = discover_partitions(inputs)
+        processed = self.runs.processed_inputs(self.config.name)
+        current = {
+            (p.input, str(f)): fingerprint_file(p.input, f, processed.get((p.input, str(f))))
+            for p in partitions
+            for f in p.files
+        }
+        changes = classify(current, processed if self.config.incremental else {})
+        why = {fp.key: "new" for fp in changes.new} | {fp.key: "changed" for fp in changes.changed}
+        previous = self.runs.latest_unfinished(self.config.name) if resume else None
+        if previous is not None and previous.config_hash == self.config.config_hash:
+            # A resumed run finishes exactly the partitions it started with.
+            why = {fp.key: "resumed" for fp in previous.inputs}
+        else:
+            previous = None
+        process, skipped = [], []
+        for partition in partitions:
+            reasons = sorted(
+                {
+                    why[(partition.input, str(f))]
+                    for f in partition.files
+                    if (partition.input, str(f)) in why
+                }
+            )
+            if reasons:
+                process.append((partition, "/".join(reasons)))
+            else:
+                skipped += [(str(f), "unchanged") for f in partition.files]
+        skipped += [(fp.path, "removed (its rows stay in the store)") for fp in changes.removed]
+        return PipelinePlan(
+            self.config.name, tuple(process), tuple(skipped), changes, tuple(self.stages), previous
+        )
+
+    # -- running --------------------------------------------------------------------------
+
+    def run(self, *, resume: bool = False, progress: bool = True) -> RunRecord:
+        """Run the stages over what changed; with `resume`, finish the last unfinished run
+        (same config) from its checkpoints. Returns the run record."""
+        plan = self.plan(resume=resume)
+        partitions = [p for p, _ in plan.process]
+        fingerprints = [
+            fp
+            for fp in plan.changes.to_record
+            if any(str(f) == fp.path for p in partitions for f in p.files)
+        ]
+        options = {
+            "resume": resume,
+            "workers": self.config.execution.workers,
+            "mode": self.config.execution.mode,
+        }
+        if not plan.has_work:
+            record = self.runs.start_run(
+                self.config.name, self.config.config_hash, [], plan.skipped, [], options
+            )
+            self.runs.mark_processed(
+                self.config.name, record.run_id, plan.changes.touched, plan.changes.removed_keys
+            )
+            return self.runs.finish_run(record.run_id, "nothing_to_do")
+        if plan.resume_of is not None:
+            record = plan.resume_of
+            done = self.runs.checkpoints(record.run_id)
+        else:
+            stages = [
+                StageRecord(
+                    s.name,
+                    type(s).__name__,
+                    s.reads,
+                    s.writes,
+                    partitions_total=len(partitions) if s.partitioned else 0,
+                )
+                for s in self.stages
+            ]
+            record = self.runs.start_run(
+                self.config.name,
+                self.config.config_hash,
+                fingerprints,
+                plan.skipped,
+                stages,
+                options,
+            )
+            done = {}
+        work = self.home / "runs" / record.run_id
+        context = StageContext(
+            self.store, self.config, record.run_id, partitions, Datasets(work), self.home / "state"
+        )
+        try:
+            with self._progress(progress) as bar:
+                context.progress = bar
+                for stage in self.stages:
+                    self._run_stage(stage, context, done, bar)
+        except BaseException as exc:
+            message = f"{type(exc).__name__}: {exc}"
+            self.runs.finish_run(record.run_id, "failed", message)
+            if isinstance(exc, CinefeatError | KeyboardInterrupt):
+                raise
+            raise CinefeatError(
+                f"pipeline {self.config.name} failed (run {record.run_id}): {message}"
+            ) from exc
+        self.runs.mark_processed(
+            self.config.name, record.run_id, plan.changes.to_record, plan.changes.removed_keys
+        )
+        final = self.runs.finish_run(record.run_id, "succeeded")
+        shutil.rmtree(work, ignore_errors=True)
+        return final
+
+    @contextlib.contextmanager
+    def _progress(self, enabled: bool) -> Iterator[Progress | None]:
+        if not enabled:
+            yield None
+            return
+        with Progress(transient=False) as bar:
+            yield bar
+
+    def _run_stage(
+        self,
+        stage: Stage,
+        context: StageContext,
+        done: dict[tuple[str, str], dict[str, Any]],
+        bar: Progress | None,
+    ) -> None:
+        record = next(
+            (s for s in self.runs.get_run(context.run_id).stages if s.name == stage.name), None
+        )
+        record = record or StageRecord(stage.name, type(stage).__name__, stage.reads, stage.writes)
+        todo = (
+            [p for p in context.partitions if (stage.name, p.key) not in done]
+            if stage.partitioned
+            else []
+        )
+        total = (len(context.partitions) if stage.partitioned else 0) + 1
+        task = (
+            bar.add_task(
+                stage.name,
+                total=total,
+                completed=total - len(todo) - ((stage.name, ALL_PARTS) not in done),
+            )
+            if bar
+            else None
+        )
+        for observer in self.observers:
+            observer.stage_started(stage.name)
+        started = time.perf_counter()
+        record = replace(record, status="running")
+        self.runs.update_stage(context.run_id, record)
+        worker_stats: list[dict[str, Any]] = []
+        for partition, stats in self._partition_results(stage, todo, context):
+            self.runs.checkpoint(context.run_id, stage.name, partition.key, stats)
+            worker_stats.append(stats)
+            record = replace(
+                record,
+                rows_read=record.rows_read + stats["rows_read"],
+                rows_written=record.rows_written + stats["rows_written"],
+                rows_quarantined=record.rows_quarantined + stats["rows_quarantined"],
+                partitions_done=record.partitions_done + 1,
+            )
+            self.runs.update_stage(context.run_id, record)
+            if bar is not None and task is not None:
+                bar.advance(task)
+            kill_point(f"{stage.name}:{record.partitions_done}")
+        if (stage.name, ALL_PARTS) not in done:
+            report = stage.run(context)
+            record = self._add_report(record, report)
+            self.runs.add_outputs(context.run_id, report.outputs)
+            self.runs.checkpoint(
+                context.run_id, stage.name, ALL_PARTS, {"messages": report.messages}
+            )
+        seconds = time.perf_counter() - started
+        record = replace(record, status="succeeded", seconds=record.seconds + seconds)
+        self.runs.update_stage(context.run_id, record)
+        if bar is not None and task is not None:
+            bar.update(task, completed=total)
+        for observer in self.observers:
+            observer.stage_finished(stage.name, record, worker_stats)
+        kill_point(f"{stage.name}:run")
+
+    @staticmethod
+    def _add_report(record: StageRecord, report: StageReport) -> StageRecord:
+        return replace(
+            record,
+            rows_read=record.rows_read + report.rows_read,
+            rows_written=record.rows_written + report.rows_written,
+            rows_quarantined=record.rows_quarantined + report.rows_quarantined,
+        )
+
+    def _partition_results(
+        self, stage: Stage, todo: list[Partition], context: StageContext
+    ) -> Iterator[tuple[Partition, dict[str, Any]]]:
+        work = str(context.datasets.root)
+        execution = self.config.execution
+        if not todo:
+            return
+        if execution.mode == "threads":
+            # One process: Polars and DuckDB spread each partition's work over their threads.
+            for partition in todo:
+                yield partition, _process_partition(stage, partition, work)
+            return
+        with (
+            _single_threaded_children(),
+            ProcessPoolExecutor(
+                max_workers=min(execution.workers, len(todo)),
+                mp_context=get_context("spawn"),
+                initializer=_worker_init,
+            ) as pool,
+        ):
+            futures: dict[Future[dict[str, Any]], Partition] = {
+                pool.submit(_process_partition, stage, p, work): p for p in todo
+            }
+            pending = list(futures)
+            # In submission order, so checkpoints (and a resume) follow the partition order.
+            for future in pending:
+                yield futures[future], future.result()

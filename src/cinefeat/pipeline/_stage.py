@@ -1,0 +1,175 @@
+"""What a pipeline stage is: a class with declared reads and writes, validated params, optional
+per-partition work (run in worker processes) and a whole-run step (run in the parent).
+
+Stages hand data to each other as named datasets, one Parquet file per partition (or `_all`)
+in the run's work directory, each written atomically; that is what makes a run resumable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict
+
+from cinefeat.pipeline._partitions import Partition
+
+if TYPE_CHECKING:
+    from cinefeat.pipeline._config import PipelineConfig
+    from cinefeat.registry import OutputRecord
+    from cinefeat.store import FeatureStore
+
+__all__ = [
+    "ALL_PARTS",
+    "Datasets",
+    "NoParams",
+    "PartitionOutput",
+    "Stage",
+    "StageContext",
+    "StageReport",
+    "kill_point",
+]
+
+ALL_PARTS = "_all"  # the part name of a dataset a whole-run step writes
+_KILL_ENV = "CINEFEAT_PIPELINE_KILL_AT"  # a test hook: "stage:N" (partitions done), "stage:run"
+
+
+def kill_point(label: str) -> None:
+    """Die here, as a crash would (SIGKILL: no cleanup), when the test hook names this point."""
+    if os.environ.get(_KILL_ENV) == label:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+class NoParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass
+class PartitionOutput:
+    """What a stage made of one partition: datasets (name -> frame) and its row counts."""
+
+    frames: dict[str, pl.DataFrame] = field(default_factory=dict)
+    meta: dict[str, dict[str, Any]] = field(default_factory=dict)  # dataset -> JSON-able meta
+    rows_read: int = 0
+    rows_written: int = 0
+    rows_quarantined: int = 0
+    messages: list[str] = field(default_factory=list)
+
+
+@dataclass
+class StageReport:
+    """What a stage's whole-run step did (added to its partitions' counts in the run record)."""
+
+    rows_read: int = 0
+    rows_written: int = 0
+    rows_quarantined: int = 0
+    outputs: list[OutputRecord] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+
+
+def _file_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.@-]", "__", name)
+
+
+class Datasets:
+    """The run's datasets under `root`: `<dataset>/<part>.parquet`, plus `<part>.json` meta."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, dataset: str, part: str, suffix: str) -> Path:
+        return self.root / _file_name(dataset) / f"{_file_name(part)}{suffix}"
+
+    def put(
+        self,
+        dataset: str,
+        frame: pl.DataFrame,
+        part: str = ALL_PARTS,
+        meta: Mapping[str, Any] | None = None,
+    ) -> Path:
+        """Write one part atomically (temp file + rename; the meta first, so a part whose
+        Parquet file exists always has its meta)."""
+        path = self._path(dataset, part, ".parquet")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta_path = self._path(dataset, part, ".json")
+        temp = meta_path.with_suffix(f".json.tmp{os.getpid()}")
+        temp.write_text(json.dumps(dict(meta or {}), default=str), encoding="utf-8")
+        os.replace(temp, meta_path)
+        temp = path.with_suffix(f".parquet.tmp{os.getpid()}")
+        frame.write_parquet(temp)
+        os.replace(temp, path)
+        return path
+
+    def get(self, dataset: str, part: str = ALL_PARTS) -> pl.DataFrame | None:
+        path = self._path(dataset, part, ".parquet")
+        return pl.read_parquet(path) if path.is_file() else None
+
+    def meta(self, dataset: str, part: str = ALL_PARTS) -> dict[str, Any]:
+        path = self._path(dataset, part, ".json")
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+    def parts(self, dataset: str) -> list[str]:
+        folder = self.root / _file_name(dataset)
+        return sorted(p.stem for p in folder.glob("*.parquet")) if folder.is_dir() else []
+
+    def names(self) -> list[str]:
+        return (
+            sorted(p.name for p in self.root.iterdir() if p.is_dir()) if self.root.is_dir() else []
+        )
+
+    def scan(self, dataset: str) -> pl.LazyFrame | None:
+        """Every part of a dataset, as one frame (None when it has no parts)."""
+        folder = self.root / _file_name(dataset)
+        files = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+        return pl.scan_parquet(files) if files else None
+
+
+@dataclass
+class StageContext:
+    """What a stage's whole-run step sees: the store, the config, this run's partitions (those
+    processed and those skipped as unchanged) and the datasets earlier stages wrote."""
+
+    store: FeatureStore
+    config: PipelineConfig
+    run_id: str
+    partitions: list[Partition]
+    datasets: Datasets
+    state_dir: Path  # survives runs: what a stage must remember (e.g. a partition's last rows)
+    progress: Any = None  # a rich Progress, or None
+
+
+class Stage:
+    """Base class of pipeline stages. Subclasses set `reads`, `writes` and `Params` (a pydantic
+    model of the YAML `params`), and implement `process_partition` (runs in a worker process,
+    per partition; the stage object is pickled there, so keep it light), `run` (runs once in
+    the parent after every partition is done), or both."""
+
+    reads: ClassVar[tuple[str, ...]] = ()
+    writes: ClassVar[tuple[str, ...]] = ()
+    Params: ClassVar[type[BaseModel]] = NoParams
+
+    def __init__(self, name: str, params: BaseModel | None = None) -> None:
+        self.name = name
+        self.params = params if params is not None else self.Params()
+
+    @property
+    def partitioned(self) -> bool:
+        return type(self).process_partition is not Stage.process_partition
+
+    def process_partition(
+        self, partition: Partition, inputs: Mapping[str, pl.DataFrame | None]
+    ) -> PartitionOutput:
+        """One partition's work; `inputs` holds this partition's part of each dataset in
+        `reads` (None when an earlier stage wrote none)."""
+        raise NotImplementedError
+
+    def run(self, context: StageContext) -> StageReport:
+        """The whole-run step, after every partition's work; by default nothing."""
+        return StageReport()

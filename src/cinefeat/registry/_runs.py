@@ -1,0 +1,432 @@
+"""Pipeline bookkeeping in the registry: run records, the input files each pipeline has
+processed (with fingerprints, for incremental runs) and per-partition checkpoints (for resume)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+from sqlalchemy import ColumnElement, Select, bindparam, delete, insert, select, update
+
+from cinefeat.errors import FeatureNotFoundError
+from cinefeat.registry import _tables as t
+from cinefeat.timeutil import as_utc
+
+if TYPE_CHECKING:
+    from cinefeat.registry._registry import Registry
+
+__all__ = [
+    "FinalStatus",
+    "InputFingerprint",
+    "OutputRecord",
+    "PipelineRuns",
+    "RunRecord",
+    "StageRecord",
+]
+
+FinalStatus = Literal["succeeded", "failed", "nothing_to_do"]
+_FINAL_STATUSES = ("succeeded", "failed", "nothing_to_do")
+# A run that ended cleanly supersedes every earlier unfinished one: there is nothing to resume.
+_CLEAN_STATUSES = ("succeeded", "nothing_to_do")
+_RESUMABLE_STATUSES = ("running", "failed")
+
+
+@dataclass(frozen=True)
+class InputFingerprint:
+    """What an input file looked like: size and mtime (cheap to stat) and the content hash."""
+
+    input: str
+    path: str
+    size: int
+    mtime_ns: int
+    sha256: str
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.input, self.path)
+
+
+@dataclass(frozen=True)
+class StageRecord:
+    """Progress and row counts of one stage of a run."""
+
+    name: str
+    type: str
+    reads: tuple[str, ...]
+    writes: tuple[str, ...]
+    rows_read: int = 0
+    rows_written: int = 0
+    rows_quarantined: int = 0
+    seconds: float = 0.0
+    status: str = "pending"
+    partitions_done: int = 0
+    partitions_total: int = 0
+
+
+@dataclass(frozen=True)
+class OutputRecord:
+    """A table a run wrote: the feature view (and version) it feeds, and the Delta commit."""
+
+    view: str
+    version: int | None
+    table: str
+    delta_version: int | None
+    rows: int
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One pipeline run: what it was given, what it skipped, how each stage went, what it wrote.
+
+    `inputs` are the files the run processes; `skipped` the (path, why) pairs it did not.
+    `options` holds JSON values only (e.g. {"resume": bool, "resumed_from": str | None,
+    "workers": int}): it is stored as JSON, so tuples would come back as lists.
+    """
+
+    run_id: str
+    pipeline: str
+    config_hash: str
+    status: str
+    error: str | None
+    started_at: datetime
+    finished_at: datetime | None
+    inputs: tuple[InputFingerprint, ...]
+    skipped: tuple[tuple[str, str], ...]
+    stages: tuple[StageRecord, ...]
+    outputs: tuple[OutputRecord, ...]
+    options: dict[str, Any]
+
+    @property
+    def duration(self) -> timedelta | None:
+        """How long the run took; None while it has not finished."""
+        return None if self.finished_at is None else self.finished_at - self.started_at
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: datetimes as ISO text in UTC, tuples as lists."""
+        return {
+            "run_id": self.run_id,
+            "pipeline": self.pipeline,
+            "config_hash": self.config_hash,
+            "status": self.status,
+            "error": self.error,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": None if self.finished_at is None else self.finished_at.isoformat(),
+            **_details(self.inputs, self.skipped, self.stages, self.outputs, self.options),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunRecord:
+        """The inverse of `to_dict` (also of its JSON text, once parsed)."""
+        finished = data["finished_at"]
+        return cls(
+            run_id=data["run_id"],
+            pipeline=data["pipeline"],
+            config_hash=data["config_hash"],
+            status=data["status"],
+            error=data["error"],
+            started_at=as_utc(datetime.fromisoformat(data["started_at"])),
+            finished_at=None if finished is None else as_utc(datetime.fromisoformat(finished)),
+            **_from_details(data),
+        )
+
+
+def _details(
+    inputs: Iterable[InputFingerprint],
+    skipped: Iterable[tuple[str, str]],
+    stages: Iterable[StageRecord],
+    outputs: Iterable[OutputRecord],
+    options: dict[str, Any],
+) -> dict[str, Any]:
+    """The part of a run record that is stored as JSON (the rest has columns)."""
+    return {
+        "inputs": [asdict(item) for item in inputs],
+        "skipped": [[path, why] for path, why in skipped],
+        "stages": [asdict(stage) for stage in stages],
+        "outputs": [asdict(output) for output in outputs],
+        "options": dict(options),
+    }
+
+
+def _from_details(data: dict[str, Any]) -> dict[str, Any]:
+    """The inverse of `_details`: JSON lists back to tuples of records."""
+    return {
+        "inputs": tuple(InputFingerprint(**item) for item in data["inputs"]),
+        "skipped": tuple((str(path), str(why)) for path, why in data["skipped"]),
+        "stages": tuple(
+            StageRecord(**{**item, "reads": tuple(item["reads"]), "writes": tuple(item["writes"])})
+            for item in data["stages"]
+        ),
+        "outputs": tuple(OutputRecord(**item) for item in data["outputs"]),
+        "options": dict(data["options"]),
+    }
+
+
+def _dump(value: Any) -> str:
+    # Fails at write time on values JSON cannot hold, rather than storing something that
+    # would come back different.
+    return json.dumps(value, sort_keys=True, allow_nan=False)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _new_run_id(now: datetime) -> str:
+    """Sortable by start time to the second; the random suffix keeps ids unique."""
+    return f"{as_utc(now):%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
+
+
+_RUNS = t.pipeline_runs
+_RUN_COLUMNS = [column for column in _RUNS.c if column.name != "project"]
+
+
+def _run_from_row(row: Any) -> RunRecord:
+    """A RunRecord from a row of `_RUN_COLUMNS`."""
+    return RunRecord(
+        run_id=row.run_id,
+        pipeline=row.pipeline,
+        config_hash=row.config_hash,
+        status=row.status,
+        error=row.error,
+        # SQLite hands back naive datetimes (UTC, as written); PostgreSQL aware ones in the
+        # session's time zone. Both become UTC-aware.
+        started_at=as_utc(row.started_at),
+        finished_at=None if row.finished_at is None else as_utc(row.finished_at),
+        **_from_details(json.loads(row.record)),
+    )
+
+
+class PipelineRuns:
+    """Runs, processed inputs and checkpoints of the pipelines of one registry project.
+
+    Every change is one transaction. Read-modify-write changes of a run record lock its row
+    first (SQLite: the write lock BEGIN IMMEDIATE takes; PostgreSQL: SELECT ... FOR UPDATE), so
+    stages updated concurrently by parallel workers never overwrite each other.
+    """
+
+    def __init__(self, registry: Registry) -> None:
+        self.project = registry.project
+        self._writer = registry._writer
+        self._reader = registry._reader
+
+    def _runs(self, *where: ColumnElement[bool]) -> Select[Any]:
+        """Run rows of this project (matching `where`)."""
+        return select(*_RUN_COLUMNS).where(_RUNS.c.project == self.project, *where)
+
+    def _not_found(self, run_id: str) -> FeatureNotFoundError:
+        return FeatureNotFoundError(f"pipeline run {run_id!r} is not in the registry")
+
+    # -- runs -----------------------------------------------------------------------------
+
+    def start_run(
+        self,
+        pipeline: str,
+        config_hash: str,
+        inputs: Iterable[InputFingerprint],
+        skipped: Iterable[tuple[str, str]],
+        stages: Iterable[StageRecord],
+        options: dict[str, Any],
+    ) -> RunRecord:
+        """Record a new run, status "running"; returns it with its fresh run id."""
+        now = _now()
+        details = _details(inputs, skipped, stages, (), options)
+        with self._writer.begin() as conn:
+            run_id = _new_run_id(now)
+            conn.execute(
+                insert(t.pipeline_runs).values(
+                    project=self.project,
+                    run_id=run_id,
+                    pipeline=pipeline,
+                    config_hash=config_hash,
+                    status="running",
+                    error=None,
+                    started_at=now,
+                    finished_at=None,
+                    record=_dump(details),
+                )
+            )
+            row = conn.execute(self._runs(_RUNS.c.run_id == run_id)).one()
+        return _run_from_row(row)
+
+    def update_stage(self, run_id: str, stage: StageRecord) -> RunRecord:
+        """Replace the record of the stage named `stage.name` (it must be one of the run's)."""
+
+        def change(run: RunRecord) -> RunRecord:
+            names = [s.name for s in run.stages]
+            if stage.name not in names:
+                raise FeatureNotFoundError(
+                    f"run {run_id!r} has no stage {stage.name!r} (its stages: {names})"
+                )
+            return replace(
+                run, stages=tuple(stage if s.name == stage.name else s for s in run.stages)
+            )
+
+        return self._modify(run_id, change)
+
+    def add_outputs(self, run_id: str, outputs: Iterable[OutputRecord]) -> RunRecord:
+        """Append to the tables the run wrote."""
+        new = tuple(outputs)
+        return self._modify(run_id, lambda run: replace(run, outputs=run.outputs + new))
+
+    def finish_run(self, run_id: str, status: FinalStatus, error: str | None = None) -> RunRecord:
+        if status not in _FINAL_STATUSES:
+            raise ValueError(
+                f"run {run_id!r}: status must be one of {_FINAL_STATUSES}, got {status!r}"
+            )
+        now = _now()
+        return self._modify(
+            run_id, lambda run: replace(run, status=status, error=error, finished_at=now)
+        )
+
+    def _modify(self, run_id: str, change: Callable[[RunRecord], RunRecord]) -> RunRecord:
+        with self._writer.begin() as conn:
+            mine = _RUNS.c.run_id == run_id
+            row = conn.execute(self._runs(mine).with_for_update()).first()
+            if row is None:
+                raise self._not_found(run_id)
+            run = change(_run_from_row(row))
+            conn.execute(
+                update(_RUNS)
+                .where(_RUNS.c.project == self.project, mine)
+                .values(
+                    status=run.status,
+                    error=run.error,
+                    finished_at=run.finished_at,
+                    record=_dump(
+                        _details(run.inputs, run.skipped, run.stages, run.outputs, run.options)
+                    ),
+                )
+            )
+        return run
+
+    def get_run(self, run_id: str) -> RunRecord:
+        """The run with this id, or with the only id starting with it (ids are long to type)."""
+        if not run_id:
+            raise FeatureNotFoundError("no pipeline run id given")
+        with self._reader.connect() as conn:
+            row = conn.execute(self._runs(_RUNS.c.run_id == run_id)).first()
+            if row is not None:
+                return _run_from_row(row)
+            # autoescape: a % or _ typed in the prefix is taken literally, not as a wildcard.
+            prefixed = _RUNS.c.run_id.startswith(run_id, autoescape=True)
+            matches = conn.execute(self._runs(prefixed).order_by(_RUNS.c.run_id).limit(11)).all()
+        if not matches:
+            raise self._not_found(run_id)
+        if len(matches) > 1:
+            ids = [m.run_id for m in matches[:10]]
+            more = ", ..." if len(matches) > 10 else ""
+            raise FeatureNotFoundError(
+                f"pipeline run id {run_id!r} is ambiguous: it starts "
+                f"{', '.join(ids)}{more}; give more of the id"
+            )
+        return _run_from_row(matches[0])
+
+    def list_runs(self, pipeline: str | None = None, limit: int = 20) -> list[RunRecord]:
+        """The latest `limit` runs (of one pipeline, or of all), newest first."""
+        if limit < 0:
+            raise ValueError(f"limit must not be negative, got {limit}")
+        query = self._runs() if pipeline is None else self._runs(_RUNS.c.pipeline == pipeline)
+        query = query.order_by(_RUNS.c.started_at.desc(), _RUNS.c.run_id.desc()).limit(limit)
+        with self._reader.connect() as conn:
+            return [_run_from_row(row) for row in conn.execute(query)]
+
+    def latest_unfinished(self, pipeline: str) -> RunRecord | None:
+        """The latest run that is still "running" (or was killed) or "failed", unless a later
+        run of the pipeline ended cleanly: that is the run --resume continues."""
+        query = (
+            self._runs(
+                _RUNS.c.pipeline == pipeline,
+                _RUNS.c.status.in_(_RESUMABLE_STATUSES + _CLEAN_STATUSES),
+            )
+            .order_by(_RUNS.c.started_at.desc(), _RUNS.c.run_id.desc())
+            .limit(1)
+        )
+        with self._reader.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None or row.status not in _RESUMABLE_STATUSES:
+            return None
+        return _run_from_row(row)
+
+    # -- processed inputs -----------------------------------------------------------------
+
+    def processed_inputs(self, pipeline: str) -> dict[tuple[str, str], InputFingerprint]:
+        """Every input file the pipeline has processed, keyed by (input, path)."""
+        inputs = t.pipeline_inputs
+        query = select(
+            inputs.c.input, inputs.c.path, inputs.c.size, inputs.c.mtime_ns, inputs.c.sha256
+        ).where(inputs.c.project == self.project, inputs.c.pipeline == pipeline)
+        with self._reader.connect() as conn:
+            rows = conn.execute(query).all()
+        return {
+            (name, path): InputFingerprint(name, path, int(size), int(mtime_ns), sha256)
+            for name, path, size, mtime_ns, sha256 in rows
+        }
+
+    def mark_processed(
+        self,
+        pipeline: str,
+        run_id: str,
+        fingerprints: Iterable[InputFingerprint],
+        removed: Iterable[tuple[str, str]] = (),
+    ) -> None:
+        """Record `fingerprints` as processed by `run_id` and forget the `removed` (input, path)
+        keys, in one transaction: a run's outputs and its inputs' state never disagree."""
+        by_key = {fp.key: fp for fp in fingerprints}  # a repeated key: the last one wins
+        gone = set(removed)
+        if both := sorted(gone & by_key.keys()):
+            raise ValueError(f"inputs both processed and removed: {both}")
+        inputs = t.pipeline_inputs
+        now = _now()
+        # Delete, then insert: a portable upsert (no dialect-specific ON CONFLICT), and atomic
+        # because it is one transaction.
+        forget = delete(inputs).where(
+            inputs.c.project == self.project,
+            inputs.c.pipeline == pipeline,
+            inputs.c.input == bindparam("key_input"),
+            inputs.c.path == bindparam("key_path"),
+        )
+        keys = [{"key_input": i, "key_path": p} for i, p in sorted(gone | by_key.keys())]
+        rows = [
+            dict(
+                asdict(fp), project=self.project, pipeline=pipeline, run_id=run_id, processed_at=now
+            )
+            for _, fp in sorted(by_key.items())
+        ]
+        with self._writer.begin() as conn:
+            if keys:
+                conn.execute(forget, keys)
+            if rows:
+                conn.execute(insert(inputs), rows)
+
+    # -- checkpoints ----------------------------------------------------------------------
+
+    def checkpoint(self, run_id: str, stage: str, partition: str, output: dict[str, Any]) -> None:
+        """Record what `stage` produced for `partition` (recording it again replaces it)."""
+        checkpoints = t.pipeline_checkpoints
+        key = {"project": self.project, "run_id": run_id, "stage": stage, "partition": partition}
+        text = _dump(output)
+        with self._writer.begin() as conn:
+            known = select(_RUNS.c.run_id).where(
+                _RUNS.c.project == self.project, _RUNS.c.run_id == run_id
+            )
+            if conn.execute(known).first() is None:
+                raise self._not_found(run_id)
+            # Delete, then insert (one transaction): a portable upsert.
+            conn.execute(
+                delete(checkpoints).where(*(checkpoints.c[k] == v for k, v in key.items()))
+            )
+            conn.execute(insert(checkpoints).values(**key, output=text, created_at=_now()))
+
+    def checkpoints(self, run_id: str) -> dict[tuple[str, str], dict[str, Any]]:
+        """What each (stage, partition) of the run produced, as recorded by `checkpoint`."""
+        checkpoints = t.pipeline_checkpoints
+        query = select(checkpoints.c.stage, checkpoints.c.partition, checkpoints.c.output).where(
+            checkpoints.c.project == self.project, checkpoints.c.run_id == run_id
+        )
+        with self._reader.connect() as conn:
+            rows = conn.execute(query).all()
+        return {(stage, partition): json.loads(output) for stage, partition, output in rows}

@@ -252,3 +252,92 @@ def test_a_killed_run_resumes_to_the_same_tables(
         keys = [k for k in ("movie_id", "user_id") if k in frame.columns]
         ts = "snapshot_ts" if view == "tmdb_movies" else "event_timestamp"
         assert frame.select([*keys, ts]).is_duplicated().sum() == 0, view
+
+
+def test_a_missing_input_folder_names_the_key_and_line(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    shutil.rmtree(repo / "raw" / "ratings")
+    pipeline = Pipeline.from_file(repo / "pipeline.yaml", FeatureStore(repo))
+    with pytest.raises(
+        PipelineConfigError,
+        match=r"pipeline.yaml:5: feature_pipeline.inputs.ratings.path: .* does not exist",
+    ):
+        pipeline.plan()
+
+
+CUSTOM_STAGE = '''
+import polars as pl
+from pydantic import BaseModel
+from cinefeat.pipeline import PartitionOutput, Stage, StageReport
+
+
+class Params(BaseModel):
+    min_votes: int
+
+
+class PopularCount(Stage):
+    """Counts each crawl's movies with at least `min_votes` votes; writes one summary row."""
+
+    reads = ("movies",)
+    writes = ("popular_counts",)
+    Params = Params
+
+    def process_partition(self, partition, inputs):
+        movies = inputs["movies"]
+        if movies is None:
+            return PartitionOutput()
+        popular = movies.filter(pl.col("vote_count") >= self.params.min_votes)
+        frame = pl.DataFrame({"partition": [partition.key], "popular": [popular.height]})
+        return PartitionOutput(
+            frames={"popular_counts": frame}, rows_read=movies.height, rows_written=1
+        )
+
+    def run(self, context):
+        counts = context.datasets.scan("popular_counts").collect().sort("partition")
+        counts.write_csv(context.state_dir / "popular_counts.csv")
+        return StageReport(rows_read=counts.height, messages=[f"{counts.height} crawls counted"])
+'''
+
+
+def test_a_custom_stage_by_dotted_path(
+    tmp_path: Path, world_files: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = make_repo(tmp_path)
+    (tmp_path / "my_stages.py").write_text(CUSTOM_STAGE)
+    monkeypatch.syspath_prepend(str(tmp_path))  # spawned workers get the parent's sys.path
+    text = (
+        (repo / "pipeline.yaml")
+        .read_text()
+        .replace(
+            "    - {name: feature_extraction",
+            "    - {name: popular, type: my_stages.PopularCount, params: {min_votes: 50}}\n"
+            "    - {name: feature_extraction",
+        )
+    )
+    (repo / "pipeline.yaml").write_text(text)
+    add_crawls(repo, world_files, range(1, 3))
+    add_ratings(repo, world_files, "early")
+    store, record = run(repo)
+    stage = record.stage("popular")  # type: ignore[attr-defined]
+    assert (stage.type, stage.reads, stage.writes) == (
+        "PopularCount",
+        ("movies",),
+        ("popular_counts",),
+    )
+    assert (stage.partitions_done, stage.rows_written) == (3, 2)  # 2 crawls + 1 ratings folder
+    counts = pl.read_csv(repo / "data" / "pipelines" / "daily" / "state" / "popular_counts.csv")
+    movies = load_tmdb(repo / "raw" / "tmdb").accepted
+    expected_counts = (
+        movies.filter(pl.col("vote_count") >= 50)
+        .group_by("snapshot_ts")
+        .len()
+        .sort("snapshot_ts")["len"]
+    )
+    assert counts["popular"].to_list() == expected_counts.to_list()
+    # A wrong params type is reported with the file and line, before anything runs.
+    (repo / "pipeline.yaml").write_text(text.replace("min_votes: 50", "min_votes: lots"))
+    with pytest.raises(
+        PipelineConfigError,
+        match=r"pipeline.yaml:8: .*stages\[1\].params.min_votes: Input should be a valid integer",
+    ):
+        Pipeline.from_file(repo / "pipeline.yaml", store)

@@ -94,22 +94,54 @@ def run(
         bool, typer.Option(help="Keep polling the inputs; run when something arrives.")
     ] = False,
     interval: Annotated[float, typer.Option(help="Seconds between polls with --watch.")] = 5.0,
+    profile: Annotated[
+        bool,
+        typer.Option(
+            "--profile", help="Profile each run: per-stage wall/CPU time, peak memory, rows/s."
+        ),
+    ] = False,
+    profile_json: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where --profile writes its JSON (implies --profile; '{run_id}' in it is "
+            "replaced by the run id). Default: "
+            "<repo>/data/pipelines/<pipeline>/profiles/<run id>.json."
+        ),
+    ] = None,
 ) -> None:
     """Run the pipeline over new and changed inputs (all of them the first time)."""
-    from cinefeat.pipeline import Pipeline
+    from cinefeat.pipeline import PerformanceProfiler, Pipeline
     from cinefeat.store import FeatureStore
 
     pipeline = Pipeline.from_file(file, FeatureStore(repo))
     if dry_run:
         console.print(pipeline.plan(resume=resume).describe())
         return
+    profile = profile or profile_json is not None
     while True:
         plan = pipeline.plan(resume=resume)
         if plan.has_work or not watch:
-            record = pipeline.run(resume=resume)
+            profiled = (
+                PerformanceProfiler().profile_pipeline(pipeline, resume=resume, progress=True)
+                if profile
+                else None
+            )
+            record = (
+                pipeline.run(resume=resume)
+                if profiled is None
+                else pipeline.runs.get_run(profiled.run_id)
+            )
             show_run(record)
             if record.status == "nothing_to_do":
                 console.print("nothing to do: every input was processed before and is unchanged")
+            if profiled is not None:
+                console.print(profiled.table())
+                path = (
+                    pipeline.home / "profiles" / f"{record.run_id}.json"
+                    if profile_json is None
+                    else Path(str(profile_json).replace("{run_id}", record.run_id))
+                )
+                console.print(f"profile written to {profiled.to_json(path)}")
         if not watch:
             return
         resume = False

@@ -13,6 +13,7 @@ from cinefeat.pipeline._config import (
 from cinefeat.pipeline._feature_stage import FeatureExtractionStage
 from cinefeat.pipeline._ingest_stage import DataValidationStage
 from cinefeat.pipeline._partitions import Partition
+from cinefeat.pipeline._profile import PerformanceProfiler, PipelineProfile
 from cinefeat.pipeline._runner import Pipeline, PipelinePlan
 from cinefeat.pipeline._stage import PartitionOutput, Stage, StageContext, StageReport
 from cinefeat.pipeline._stage_types import BUILTIN_STAGES, resolve_stage_type
@@ -29,10 +30,12 @@ __all__ = [
     "InputConfig",
     "Partition",
     "PartitionOutput",
+    "PerformanceProfiler",
     "Pipeline",
     "PipelineConfig",
     "PipelineConfigError",
     "PipelinePlan",
+    "PipelineProfile",
     "Stage",
     "StageConfig",
     "StageContext",

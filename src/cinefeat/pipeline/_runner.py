@@ -18,7 +18,7 @@ from typing import Any
 from rich.progress import Progress
 
 from cinefeat.errors import CinefeatError
-from cinefeat.pipeline._config import PipelineConfig, load_pipeline_config
+from cinefeat.pipeline._config import PipelineConfig, PipelineConfigError, load_pipeline_config
 from cinefeat.pipeline._fingerprint import InputChanges, classify, fingerprint_file
 from cinefeat.pipeline._partitions import Partition, discover_partitions
 from cinefeat.pipeline._stage import (
@@ -95,6 +95,7 @@ def _process_partition(stage: Stage, partition: Partition, work: str) -> dict[st
         "seconds": time.perf_counter() - started,
         "cpu_seconds": time.process_time() - cpu,
         "peak_rss": peak,
+        "pid": os.getpid(),  # the parent's own pid in "threads" mode (profilers tell them apart)
     }
 
 
@@ -141,6 +142,12 @@ class Pipeline:
             name: (spec.loader, self.config.input_path(name), spec.snapshot_ts)
             for name, spec in self.config.inputs.items()
         }
+        for name, (_, path, _) in inputs.items():
+            if not path.exists():
+                raise PipelineConfigError(
+                    f"{self.config.location('inputs', name, 'path')}: "
+                    f"feature_pipeline.inputs.{name}.path: {path} does not exist"
+                )
         partitions = discover_partitions(inputs)
         processed = self.runs.processed_inputs(self.config.name)
         current = {

@@ -39,7 +39,8 @@ def slice_filter(view: FeatureView, slices: list[dict[str, Any]]) -> Slice:
     ]
 
     def select(ids: pl.LazyFrame) -> pl.LazyFrame:
-        parts = [ids.filter(pl.col(ts).is_in(pl.Series(stamps, dtype=pl.Datetime("us", "UTC"))))]
+        stamp_frame = pl.LazyFrame({ts: stamps}, schema={ts: pl.Datetime("us", "UTC")})
+        parts = [ids.join(stamp_frame, on=ts, how="semi")]
         for entities, since in ranges:
             keys = list(view.join_keys)
             parts.append(ids.join(entities.lazy(), on=keys, how="semi").filter(pl.col(ts) >= since))

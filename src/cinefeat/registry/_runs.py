@@ -105,6 +105,13 @@ class RunRecord:
         """How long the run took; None while it has not finished."""
         return None if self.finished_at is None else self.finished_at - self.started_at
 
+    def stage(self, name: str) -> StageRecord:
+        """The record of the stage called `name`."""
+        for stage in self.stages:
+            if stage.name == name:
+                return stage
+        raise FeatureNotFoundError(f"run {self.run_id!r} has no stage {name!r}")
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: datetimes as ISO text in UTC, tuples as lists."""
         return {

@@ -15,7 +15,10 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     for read, accepted, quarantined in summary["read"].values():
         assert read == accepted + quarantined and accepted > 0
     rows = summary["feature_rows"]
-    assert rows["movie_basic"] == rows["movie_text"] == summary["read"]["movies"][1]
+    assert rows["movie_basic"] == rows["movie_text"] == summary["movies"]
+    first, second = summary["runs"]
+    assert first[0] == second[0] == "succeeded"
+    assert second[1] == 1  # only the crawl that arrived later was processed
     assert rows["user_activity"] > 0
     assert summary["training_rows"] > 1_000  # every label row is kept
     assert all(0.5 < share <= 1.0 for share in summary["training_fill"].values())

@@ -1,10 +1,11 @@
 """`make demo` / `python -m cinefeat.demo`: the main job on the embedded defaults, end to end.
 
 Writes seeded synthetic raw data in the real sources' shapes (daily TMDB list-page crawls as
-JSON Lines, MovieLens ratings CSVs), loads it with quarantine, computes the movie feature
-groups and user_activity, builds a point-in-time training set (with the on-demand
-user_recency and user_movie features), materializes the latest values and serves online
-lookups (the second from cache).
+JSON Lines, MovieLens ratings CSVs), runs the repo's feature pipeline (pipeline.yaml: load with
+quarantine, the movie feature groups and user_activity, checks, store), runs it again when one
+more crawl arrives (only that crawl is processed), builds a point-in-time training set (with
+the on-demand user_recency and user_movie features), materializes the latest values and
+serves online lookups (the second from cache).
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ import polars as pl
 from rich.console import Console
 from rich.table import Table
 
+from cinefeat.cli._pipeline import show_run
 from cinefeat.cli._render import lookup_table, materialization_table
+from cinefeat.cli._template import PIPELINE
+from cinefeat.pipeline import Pipeline
 from cinefeat.repo import load_repo
-from cinefeat.sources import load_movielens, load_tmdb
 from cinefeat.sources.synthetic import WorldConfig, generate_world, write_world
 from cinefeat.store import FeatureStore
-from cinefeat.transforms import movie_features, user_activity_features
 
 __all__ = ["run_demo"]
 
@@ -71,37 +73,57 @@ def run_demo(
     repo.mkdir(parents=True)
     (repo / "cinefeat.yaml").write_text(CONFIG, encoding="utf-8")
     (repo / "features.py").write_text(FEATURES, encoding="utf-8")
+    (repo / "pipeline.yaml").write_text(PIPELINE, encoding="utf-8")
 
     started = _step(console, f"1. Write {days} days of seeded raw data (TMDB crawls, ratings)")
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     config = WorldConfig(
         movies=2_000, users=2_000, days=days, start=today - timedelta(days=days), seed=42
     )
-    files = write_world(generate_world(config), repo / "data" / "raw")
+    staging = repo / "data" / "incoming"
+    files = write_world(generate_world(config), staging)
+    raw = repo / "data" / "raw"
+    (raw / "tmdb").mkdir(parents=True)
+    shutil.copytree(staging / "movielens", raw / "movielens")
+    *earlier, last_crawl = sorted(files["tmdb"])
+    for crawl in earlier:  # the last day's crawl arrives later, in step 3
+        shutil.copy(crawl, raw / "tmdb" / crawl.name)
     console.print(f"{len(files['tmdb'])} daily TMDB crawl files, MovieLens ratings/movies/links")
     _took(console, started)
 
-    started = _step(console, "2. Load them: read = accepted + quarantined")
+    started = _step(console, "2. Run pipeline.yaml: load + quarantine, features, checks, store")
     store = FeatureStore(repo)
     console.print(str(store.apply(load_repo(repo).objects(), prune=True)))
-    movies = load_tmdb(repo / "data" / "raw" / "tmdb")
-    ratings = load_movielens(repo / "data" / "raw" / "movielens")
-    for result in (movies, ratings):
-        console.print(result.summary())
-        report = store.ingest(result)
-        console.print(f"  -> {report.written.table}, Delta version {report.written.delta_version}")
+    pipeline = Pipeline.from_file(repo / "pipeline.yaml", store)
+    record = pipeline.run()
+    show_run(record, console)
     _took(console, started)
 
-    started = _step(console, "3. Compute feature groups and write them offline")
-    frames = movie_features(movies.accepted)
-    frames["user_activity"] = user_activity_features(ratings.accepted, movies.accepted)
-    for name, frame in frames.items():
-        written = store.write_offline(name, frame)
-        console.print(f"{name}: {written.rows:,} rows, {frame.width - 2} features")
+    started = _step(console, "3. A new crawl arrives: the rerun processes only it")
+    shutil.copy(last_crawl, raw / "tmdb" / last_crawl.name)
+    console.print(pipeline.plan().describe().splitlines()[0])
+    incremental = pipeline.run()
+    show_run(incremental, console)
+    console.print(pipeline.plan().describe().splitlines()[-1])
     _took(console, started)
+
+    ratings = pl.from_arrow(store.read_offline("rating_events"))
+    assert isinstance(ratings, pl.DataFrame)
+    stages = {r.run_id: {s.name: s for s in r.stages} for r in (record, incremental)}
+    loaded = [stages[r.run_id]["data_validation"] for r in (record, incremental)]
+    frames: dict[str, Any] = {
+        name: store.read_offline(name)
+        for name in (
+            "movie_basic",
+            "movie_temporal",
+            "movie_statistical",
+            "movie_text",
+            "user_activity",
+        )
+    }
 
     started = _step(console, "4. A point-in-time training set (labels: the ratings themselves)")
-    labels = ratings.accepted.sample(n=min(50_000, ratings.accepted_count), seed=1).select(
+    labels = ratings.sample(n=min(50_000, ratings.height), seed=1).select(
         "user_id",
         "movie_id",
         "event_timestamp",
@@ -124,7 +146,7 @@ def run_demo(
     _took(console, started)
 
     _step(console, "6. Online lookups (the second one is served from the cache)")
-    pairs = ratings.accepted.select("user_id", "movie_id").head(2).to_dicts()
+    pairs = ratings.select("user_id", "movie_id").head(2).to_dicts()
     rows = [{**pair, "request_ts": datetime.now(UTC)} for pair in pairs]
     rows.append(
         {"user_id": 99_999_999, "movie_id": pairs[0]["movie_id"], "request_ts": datetime.now(UTC)}
@@ -163,9 +185,15 @@ def run_demo(
     store.close()
     return {
         "read": {
-            r.kind: (r.read, r.accepted_count, r.quarantined_count) for r in (movies, ratings)
+            "all runs": (
+                sum(s.rows_read for s in loaded),
+                sum(s.rows_written for s in loaded),
+                sum(s.rows_quarantined for s in loaded),
+            )
         },
-        "feature_rows": {name: frame.height for name, frame in frames.items()},
+        "runs": [(r.status, len(r.inputs)) for r in (record, incremental)],
+        "movies": store.read_offline("tmdb_movies").num_rows,
+        "feature_rows": {name: table.num_rows for name, table in frames.items()},
         "training_rows": training.height,
         "training_fill": dict(zip(job.feature_names, filled, strict=True)),
         "materialized": {r.view: (r.rows_read, r.rows_written) for r in results},

@@ -70,6 +70,7 @@ def init(
     console.print(f"[green]Created[/] an example repo in [bold]{directory}[/]. Next:")
     console.print(f"  cd {directory}")
     console.print("  cinefeat apply")
+    console.print("  cinefeat pipeline run pipeline.yaml")
     console.print(f"  cinefeat materialize-incremental {end.date().isoformat()}")
     console.print("  cinefeat get-online -f user_stats:rating_count -e user_id=1")
 

@@ -38,34 +38,31 @@ def _runs_table(runs: list[RunRecord]) -> Table:
     return table
 
 
-def show_run(run: RunRecord) -> None:
-    console.print(
+def show_run(run: RunRecord, out: Console | None = None, *, detailed: bool = False) -> None:
+    """Print a run record: status, stages and outputs; `detailed` adds what each stage reads
+    and writes, and every input file with its fingerprint."""
+    out = out or console
+    out.print(
         f"[bold]run {run.run_id}[/] of {run.pipeline}: {run.status}"
         + (f" in {run.duration.total_seconds():.2f} s" if run.duration else "")
         + f"; config {run.config_hash[:12]}; options {run.options}"
     )
     if run.error:
-        console.print(f"[red]error:[/] {run.error}")
-    stages = Table(title="stages", title_justify="left")
-    for column in (
-        "stage",
-        "type",
-        "status",
-        "partitions",
-        "read",
-        "written",
-        "quarantined",
-        "seconds",
-        "reads -> writes",
-    ):
-        stages.add_column(column)
-    for s in run.stages:
-        stages.add_row(
-            s.name, s.type, s.status, f"{s.partitions_done}/{s.partitions_total}",
-            f"{s.rows_read:,}", f"{s.rows_written:,}", f"{s.rows_quarantined:,}",
-            f"{s.seconds:.2f}", f"{', '.join(s.reads)} -> {', '.join(s.writes)}",
-        )  # fmt: skip
-    console.print(stages)
+        out.print(f"[red]error:[/] {run.error}")
+    if run.stages:
+        stages = Table(title="stages", title_justify="left")
+        for column in ("stage", "status", "parts", "read", "written", "quarantined", "seconds"):
+            stages.add_column(column, justify="left" if column in ("stage", "status") else "right")
+        for s in run.stages:
+            stages.add_row(
+                s.name, s.status, f"{s.partitions_done}/{s.partitions_total}", f"{s.rows_read:,}",
+                f"{s.rows_written:,}", f"{s.rows_quarantined:,}", f"{s.seconds:.2f}",
+            )  # fmt: skip
+        out.print(stages)
+    if detailed:
+        for s in run.stages:
+            out.print(f"  {s.name} ({s.type}): reads {', '.join(s.reads) or '-'}")
+            out.print(f"  {' ' * len(s.name)}   writes {', '.join(s.writes) or '-'}")
     if run.outputs:
         outputs = Table(title="outputs", title_justify="left")
         for column in ("view", "version", "table", "Delta version", "rows"):
@@ -74,10 +71,13 @@ def show_run(run: RunRecord) -> None:
             outputs.add_row(
                 o.view, str(o.version or ""), o.table, str(o.delta_version), f"{o.rows:,}"
             )
-        console.print(outputs)
-    console.print(f"inputs processed: {len(run.inputs)}; skipped: {len(run.skipped)}")
-    for fp in run.inputs:
-        console.print(f"  {fp.input}: {fp.path} ({fp.size:,} bytes, sha256 {fp.sha256[:12]})")
+        out.print(outputs)
+    out.print(f"inputs processed: {len(run.inputs)}; skipped: {len(run.skipped)}")
+    if detailed:
+        for fp in run.inputs:
+            out.print(f"  {fp.input}: {fp.path} ({fp.size:,} bytes, sha256 {fp.sha256[:12]})")
+        for path, why in run.skipped:
+            out.print(f"  skipped {path}: {why}")
 
 
 @pipeline_app.command("run")
@@ -172,4 +172,4 @@ def show(
     """One run's record: stages, rows, timings, inputs and outputs."""
     from cinefeat.store import FeatureStore
 
-    show_run(FeatureStore(repo).registry.pipeline_runs().get_run(run_id))
+    show_run(FeatureStore(repo).registry.pipeline_runs().get_run(run_id), detailed=True)

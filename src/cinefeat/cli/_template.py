@@ -30,11 +30,19 @@ FeatureService defined at module level in the repo's Python files."""
 
 from datetime import timedelta
 
-from cinefeat import Entity, FeatureService, FeatureView, Field, FileSource
+from cinefeat import FeatureService, FeatureView, Field, FileSource
+from cinefeat.sources import MOVIE as movie, USER as user, rating_events, tmdb_movies
+from cinefeat.transforms import (  # the movie-domain groups pipeline.yaml computes
+    movie_basic,
+    movie_statistical,
+    movie_temporal,
+    movie_text,
+    recommender_v1,
+    user_activity,
+    user_movie,
+    user_recency,
+)
 from cinefeat.types import Float64, Int64
-
-user = Entity("user", join_keys=["user_id"], description="A person who rates movies")
-movie = Entity("movie", join_keys=["movie_id"], description="A TMDB movie")
 
 user_stats = FeatureView(
     name="user_stats",
@@ -75,13 +83,38 @@ movie_ranking_v1 = FeatureService(
 )
 '''
 
+PIPELINE = """\
+# A feature pipeline: `cinefeat pipeline run pipeline.yaml` (again: only new or changed files).
+feature_pipeline:
+  name: tmdb_daily
+  inputs:
+    movies:  {loader: tmdb_json, path: data/raw/tmdb/}          # daily TMDB list-page crawls
+    ratings: {loader: movielens_latest, path: data/raw/movielens/}
+  stages:
+    - name: data_validation           # load, quarantine what is invalid, store the raw rows
+      type: DataValidationStage
+    - name: feature_extraction
+      type: FeatureExtractionStage
+      params: {groups: [movie_basic, movie_temporal, movie_statistical, movie_text, user_activity]}
+    - name: feature_validation
+      type: FeatureValidationStage
+      params: {on_failure: quarantine}   # or fail, warn
+    - name: store
+      type: FeatureStoreWriteStage
+      params: {materialize: true}
+  execution: {workers: 2, chunk_rows: 200000}
+  incremental: true
+"""
+
 README = """\
 # {project}
 
 A cinefeat repo made by `cinefeat init`. Sample data ({days} days of synthetic ratings, up to
-{end}) is in `data/sources/`.
+{end}) is in `data/sources/`; raw synthetic TMDB crawls and MovieLens ratings are in
+`data/raw/`, which `pipeline.yaml` turns into the movie feature groups.
 
     cinefeat apply                                   # register features.py
+    cinefeat pipeline run pipeline.yaml              # raw data -> features, offline and online
     cinefeat features list
     cinefeat materialize-incremental {end}           # load latest values online
     cinefeat get-online -f user_stats:rating_count -f movie_stats:avg_rating \\
@@ -92,6 +125,7 @@ A cinefeat repo made by `cinefeat init`. Sample data ({days} days of synthetic r
 def write_example_repo(target: Path, *, days: int = 60, seed: int = 7) -> datetime:
     """Write the example repo into `target`; returns the time the sample data ends."""
     from cinefeat.sources import SyntheticConfig, generate_rating_events
+    from cinefeat.sources.synthetic import WorldConfig, generate_world, write_world
     from cinefeat.transforms import daily_movie_stats, daily_user_stats
 
     if (target / "cinefeat.yaml").exists():
@@ -114,6 +148,9 @@ def write_example_repo(target: Path, *, days: int = 60, seed: int = 7) -> dateti
     end = config.start + timedelta(days=config.days)
     (target / "cinefeat.yaml").write_text(CONFIG.format(project=project), encoding="utf-8")
     (target / "features.py").write_text(FEATURES.format(), encoding="utf-8")
+    (target / "pipeline.yaml").write_text(PIPELINE, encoding="utf-8")
+    world = WorldConfig(movies=300, users=200, days=14, start=today - timedelta(days=14), seed=seed)
+    write_world(generate_world(world), target / "data" / "raw")
     (target / "README.md").write_text(
         README.format(project=project, days=days, end=end.date().isoformat()), encoding="utf-8"
     )

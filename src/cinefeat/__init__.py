@@ -33,6 +33,7 @@ from cinefeat.types import Array, Bool, Float32, Float64, Int32, Int64, String, 
 if TYPE_CHECKING:
     from cinefeat.compat import AdvancedTMDBPreProcessor, SimpleFeatureStore
     from cinefeat.online import FieldStatus, OnlineResponse
+    from cinefeat.pipeline import PerformanceProfiler, Pipeline
     from cinefeat.store import FeatureStore
 
 __version__ = "0.1.0"
@@ -62,6 +63,8 @@ __all__ = [
     "Int32",
     "Int64",
     "OnlineResponse",
+    "PerformanceProfiler",
+    "Pipeline",
     "SchemaMismatchError",
     "ServiceFeatures",
     "SimpleFeatureStore",
@@ -76,6 +79,8 @@ _LAZY = {
     "SimpleFeatureStore": "cinefeat.compat",
     "FieldStatus": "cinefeat.online",
     "OnlineResponse": "cinefeat.online",
+    "Pipeline": "cinefeat.pipeline",
+    "PerformanceProfiler": "cinefeat.pipeline",
 }
 
 

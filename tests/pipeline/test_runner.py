@@ -17,7 +17,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from cinefeat import FeatureStore
+from cinefeat import CinefeatError, FeatureStore
 from cinefeat.pipeline import Pipeline, PipelineConfigError
 from cinefeat.sources import load_movielens, load_tmdb
 from cinefeat.sources.synthetic import WorldConfig, generate_world, write_world
@@ -203,7 +203,7 @@ def test_wrong_param_type_names_the_param(tmp_path: Path) -> None:
 
 RUN_SCRIPT = """\
 import sys
-from cinefeat import FeatureStore
+from cinefeat import CinefeatError, FeatureStore
 from cinefeat.pipeline import Pipeline
 
 if __name__ == "__main__":
@@ -245,6 +245,8 @@ def test_a_killed_run_resumes_to_the_same_tables(
     store = FeatureStore(repo)
     runs = store.registry.pipeline_runs().list_runs("daily")
     assert [r.status for r in runs] == ["succeeded"]  # the killed run was finished, not redone
+    assert runs[0].options["resumes"] == 1
+    assert not (repo / "data" / "pipelines" / "daily" / "runs").exists()  # work files removed
     assert_store_matches(store, repo)
     for view in ("tmdb_movies", "rating_events", *GROUPS):
         frame = pl.from_arrow(store.read_offline(view))
@@ -341,3 +343,19 @@ def test_a_custom_stage_by_dotted_path(
         match=r"pipeline.yaml:8: .*stages\[1\].params.min_votes: Input should be a valid integer",
     ):
         Pipeline.from_file(repo / "pipeline.yaml", store)
+
+
+def test_one_run_of_a_pipeline_at_a_time(tmp_path: Path, world_files: Path) -> None:
+    import fcntl
+
+    repo = make_repo(tmp_path)
+    add_crawls(repo, world_files, range(1, 2))
+    add_ratings(repo, world_files, "early")
+    pipeline = Pipeline.from_file(repo / "pipeline.yaml", FeatureStore(repo))
+    (pipeline.home).mkdir(parents=True)
+    with open(pipeline.home / ".lock", "a+") as held:  # as another process's run would
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(CinefeatError, match="pipeline daily is already running"):
+            pipeline.run(progress=False)
+        fcntl.flock(held, fcntl.LOCK_UN)
+    assert pipeline.run(progress=False).status == "succeeded"

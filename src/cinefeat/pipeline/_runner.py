@@ -186,13 +186,34 @@ class Pipeline:
     def run(self, *, resume: bool = False, progress: bool = True) -> RunRecord:
         """Run the stages over what changed; with `resume`, finish the last unfinished run
         (same config) from its checkpoints. Returns the run record."""
+        with self._exclusive():
+            return self._run_locked(resume, progress)
+
+    @contextlib.contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """One run of a pipeline at a time (two would replace each other's slices and share a
+        work directory); the lock dies with the process, so a killed run leaves none behind."""
+        import fcntl
+
+        self.home.mkdir(parents=True, exist_ok=True)
+        with open(self.home / ".lock", "a+") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise CinefeatError(
+                    f"pipeline {self.config.name} is already running in another process "
+                    f"(lock {self.home / '.lock'})"
+                ) from None
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _run_locked(self, resume: bool, progress: bool) -> RunRecord:
         plan = self.plan(resume=resume)
         partitions = [p for p, _ in plan.process]
-        fingerprints = [
-            fp
-            for fp in plan.changes.to_record
-            if any(str(f) == fp.path for p in partitions for f in p.files)
-        ]
+        to_process = {(p.input, str(f)) for p in partitions for f in p.files}
+        fingerprints = [fp for fp in plan.changes.to_record if fp.key in to_process]
         options = {
             "resume": resume,
             "workers": self.config.execution.workers,
@@ -207,7 +228,7 @@ class Pipeline:
             )
             return self.runs.finish_run(record.run_id, "nothing_to_do")
         if plan.resume_of is not None:
-            record = plan.resume_of
+            record = self.runs.reopen_run(plan.resume_of.run_id)
             done = self.runs.checkpoints(record.run_id)
         else:
             stages = [
@@ -250,7 +271,9 @@ class Pipeline:
             self.config.name, record.run_id, plan.changes.to_record, plan.changes.removed_keys
         )
         final = self.runs.finish_run(record.run_id, "succeeded")
-        shutil.rmtree(work, ignore_errors=True)
+        # This run's work, and that of earlier unfinished runs it supersedes (nothing is left
+        # to resume once a run succeeds).
+        shutil.rmtree(self.home / "runs", ignore_errors=True)
         return final
 
     @contextlib.contextmanager

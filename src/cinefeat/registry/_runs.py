@@ -289,6 +289,15 @@ class PipelineRuns:
             run_id, lambda run: replace(run, status=status, error=error, finished_at=now)
         )
 
+    def reopen_run(self, run_id: str) -> RunRecord:
+        """Mark an unfinished run as running again (it is being resumed); counts `resumes`."""
+
+        def reopen(run: RunRecord) -> RunRecord:
+            options = {**run.options, "resumes": int(run.options.get("resumes", 0)) + 1}
+            return replace(run, status="running", error=None, finished_at=None, options=options)
+
+        return self._modify(run_id, reopen)
+
     def _modify(self, run_id: str, change: Callable[[RunRecord], RunRecord]) -> RunRecord:
         with self._writer.begin() as conn:
             mine = _RUNS.c.run_id == run_id

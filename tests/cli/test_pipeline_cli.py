@@ -24,7 +24,7 @@ def test_dry_run_run_runs_and_show(tmp_path: Path, world_files: Path) -> None:
     add_ratings(repo, world_files, "early")
     plan = ok("pipeline", "run", "pipeline.yaml", "--dry-run", cwd=repo)
     assert "pipeline daily: 3 partition(s) to process" in plan
-    assert "process movies@2024-03-01T060000: new (1 file(s))" in plan
+    assert "process movies@2024-03-01T06:00:00+00:00: new (1 file(s))" in plan
     assert not (repo / "data" / "offline").exists()  # a dry run writes nothing
 
     first = ok("pipeline", "run", "pipeline.yaml", cwd=repo)

@@ -11,7 +11,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cinefeat.errors import CinefeatError
+
 if TYPE_CHECKING:
+    from cinefeat.pipeline import Pipeline
     from cinefeat.registry import RunRecord
 
 __all__ = ["pipeline_app"]
@@ -110,7 +113,7 @@ def run(
     ] = None,
 ) -> None:
     """Run the pipeline over new and changed inputs (all of them the first time)."""
-    from cinefeat.pipeline import PerformanceProfiler, Pipeline
+    from cinefeat.pipeline import Pipeline
     from cinefeat.store import FeatureStore
 
     pipeline = Pipeline.from_file(file, FeatureStore(repo))
@@ -118,37 +121,47 @@ def run(
         console.print(pipeline.plan(resume=resume).describe())
         return
     profile = profile or profile_json is not None
+    if not watch:
+        _run_once(pipeline, resume, profile, profile_json)
+        return
+    console.print(f"watching the inputs every {interval:g} s; Ctrl-C stops")
     while True:
-        plan = pipeline.plan(resume=resume)
-        if plan.has_work or not watch:
-            profiled = (
-                PerformanceProfiler().profile_pipeline(pipeline, resume=resume, progress=True)
-                if profile
-                else None
-            )
-            record = (
-                pipeline.run(resume=resume)
-                if profiled is None
-                else pipeline.runs.get_run(profiled.run_id)
-            )
-            show_run(record)
-            if record.status == "nothing_to_do":
-                console.print("nothing to do: every input was processed before and is unchanged")
-            if profiled is not None:
-                console.print(profiled.table())
-                path = (
-                    pipeline.home / "profiles" / f"{record.run_id}.json"
-                    if profile_json is None
-                    else Path(str(profile_json).replace("{run_id}", record.run_id))
-                )
-                console.print(f"profile written to {profiled.to_json(path)}")
-        if not watch:
-            return
-        resume = False
         try:
+            if pipeline.plan(resume=resume).has_work:
+                _run_once(pipeline, resume, profile, profile_json)
+            resume = False
             time.sleep(interval)
         except KeyboardInterrupt:
+            # Between runs there is nothing to lose; a run cut short is resumable.
+            console.print("stopped watching")
             return
+        except CinefeatError as exc:  # a bad file must not end the watch: report, wait, retry
+            console.print(f"[red]run failed:[/] {exc}")
+            time.sleep(interval)
+
+
+def _run_once(pipeline: Pipeline, resume: bool, profile: bool, profile_json: Path | None) -> None:
+    from cinefeat.pipeline import PerformanceProfiler
+
+    profiled = (
+        PerformanceProfiler().profile_pipeline(pipeline, resume=resume, progress=True)
+        if profile
+        else None
+    )
+    record = (
+        pipeline.run(resume=resume) if profiled is None else pipeline.runs.get_run(profiled.run_id)
+    )
+    show_run(record)
+    if record.status == "nothing_to_do":
+        console.print("nothing to do: every input was processed before and is unchanged")
+    if profiled is not None:
+        console.print(profiled.table())
+        path = (
+            pipeline.home / "profiles" / f"{record.run_id}.json"
+            if profile_json is None
+            else Path(str(profile_json).replace("{run_id}", record.run_id))
+        )
+        console.print(f"profile written to {profiled.to_json(path)}")
 
 
 @pipeline_app.command("runs")

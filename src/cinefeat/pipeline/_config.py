@@ -163,6 +163,14 @@ class PipelineConfig(_Strict):
         canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
+    @property
+    def content_hash(self) -> str:
+        """sha256 of what decides the results (inputs, stages, their params), not of how they
+        are computed (`execution`): stored results made under another content hash are stale."""
+        content = self.model_dump(mode="json", exclude={"execution"})
+        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
     def input_path(self, name: str) -> Path:
         """The input's path; relative paths are relative to the directory of the pipeline file."""
         if name not in self.inputs:

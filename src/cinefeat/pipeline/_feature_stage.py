@@ -61,6 +61,16 @@ def _day_start(moment: datetime) -> datetime:
     return datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
 
 
+def _users_since(rows: pl.LazyFrame, since: datetime) -> pl.DataFrame:
+    """The users of `rows`, each to recompute from `since`."""
+    return (
+        rows.select("user_id")
+        .unique()
+        .with_columns(event_timestamp=pl.lit(since).cast(UTC_US))
+        .collect()
+    )
+
+
 def feature_dataset(group: str) -> str:
     return f"features:{group}"
 
@@ -88,13 +98,15 @@ def affected_movie_rows(stored: pl.DataFrame, changed: list[datetime]) -> pl.Dat
     the `changed` snapshots can alter: a row at t reads its own snapshot, the movie's previous
     snapshot p and its snapshots in (t - 7 days, t]; so it is affected when a changed snapshot
     falls in [min(p, t - 7 days), t] (a movie added to or dropped from a snapshot there moves
-    its "previous snapshot" too)."""
+    its "previous snapshot" too). With no previous snapshot now, any earlier change counts: the
+    movie may have been dropped from what was its previous one."""
     if not changed or stored.is_empty():
         return stored.select("movie_id", "snapshot_ts").clear()
     rows = stored.select("movie_id", "snapshot_ts").unique().sort("movie_id", "snapshot_ts")
     rows = rows.with_columns(previous=pl.col("snapshot_ts").shift(1).over("movie_id"))
     window_start = pl.col("snapshot_ts") - timedelta(days=_TREND_DAYS)
-    low = pl.min_horizontal(pl.col("previous").fill_null(window_start), window_start)
+    earliest = datetime(1, 1, 1, tzinfo=UTC)
+    low = pl.min_horizontal(pl.col("previous").fill_null(earliest), window_start)
     stamps = np.sort(np.array([int(c.timestamp() * 1_000_000) for c in changed], dtype=np.int64))
     lo = rows.select(low.dt.epoch("us")).to_series().to_numpy()
     hi = rows["snapshot_ts"].dt.epoch("us").to_numpy()
@@ -115,7 +127,8 @@ class FeatureExtractionStage(Stage):
         if movies is None:
             return output
         groups = [g for g in self.params.groups if g in _ROW_LOCAL]  # type: ignore[attr-defined]
-        stamps = [partition.snapshot_ts.isoformat()] if partition.snapshot_ts else []
+        own = [partition.snapshot_ts] if partition.snapshot_ts else []
+        stamps = [t.isoformat() for t in (*own, *partition.replaces)]
         for group in groups:
             frame = _ROW_LOCAL[group](movies)
             output.frames[feature_dataset(group)] = frame
@@ -190,12 +203,13 @@ class FeatureExtractionStage(Stage):
             later = ratings.filter(pl.col("event_timestamp") >= first_snapshot)
             touched.append(later.select("user_id", "event_timestamp").collect())
         # Rows stop at the boundary after the last rating. When that moves on, every user with
-        # a rating inside the longest window gains boundaries (ratings leaving windows) too.
+        # a rating inside the longest window gains boundaries (ratings leaving windows); when it
+        # moves back (the latest ratings were removed), rows after it must go.
         last_rating = ratings.select(pl.col("event_timestamp").max()).collect().item()
         if last_rating is None:
             return 0
         until = _day_start(last_rating) + timedelta(days=1)
-        stored = scan_view(context.store, user_activity.name, ["event_timestamp"])
+        stored = scan_view(context.store, user_activity.name, ["user_id", "event_timestamp"])
         reached = (
             None
             if stored is None
@@ -204,11 +218,10 @@ class FeatureExtractionStage(Stage):
         if reached is not None and until > reached:
             longest = max(a.window_days or 0 for a in user_activity.aggregations)
             active = ratings.filter(pl.col("event_timestamp") >= reached - timedelta(days=longest))
-            touched.append(
-                active.select(
-                    "user_id", pl.lit(reached).cast(UTC_US).alias("event_timestamp")
-                ).collect()
-            )
+            touched.append(_users_since(active, reached))
+        elif stored is not None and reached is not None and until < reached:
+            touched.append(_users_since(stored.filter(pl.col("event_timestamp") > until), until))
+        touched = [frame for frame in touched if not frame.is_empty()]
         if not touched:
             return 0
         changes = pl.concat(touched).group_by("user_id").agg(since=pl.col("event_timestamp").min())

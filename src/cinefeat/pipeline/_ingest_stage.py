@@ -4,7 +4,6 @@ so features are always computed from what the store holds."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
@@ -31,6 +30,7 @@ __all__ = ["CHANGED_MOVIES", "CHANGED_RATINGS", "DataValidationStage"]
 CHANGED_MOVIES = "changes:movies"
 CHANGED_RATINGS = "changes:ratings"
 _RATING_ID = ["user_id", "movie_id", "event_timestamp"]
+_RATING_IDS = "rating_ids"
 
 
 def _load(partition: Partition) -> LoadResult:
@@ -82,7 +82,8 @@ class DataValidationStage(Stage):
         return report
 
     def _replace_movies(self, context: StageContext, movies: pl.DataFrame) -> OutputRecord:
-        stamps = [p.snapshot_ts for p in context.partitions if p.kind == "movies"]
+        movie_parts = [p for p in context.partitions if p.kind == "movies"]
+        stamps = sorted({t for p in movie_parts for t in (p.snapshot_ts, *p.replaces) if t})
         stamps_frame = pl.DataFrame(
             {"snapshot_ts": stamps}, schema={"snapshot_ts": pl.Datetime("us", "UTC")}
         )
@@ -99,15 +100,15 @@ class DataValidationStage(Stage):
         )
 
     def _replace_ratings(self, context: StageContext, parts: list[str]) -> OutputRecord:
-        archive = context.state_dir / "rating_ids"
-        archive.mkdir(parents=True, exist_ok=True)
         new_rows, old_ids = [], []
         for part in parts:
             frame = context.datasets.get("ratings", part)
             assert frame is not None
             new_rows.append(frame)
-            if (archived := archive / f"{part}.parquet").is_file():
-                old_ids.append(pl.read_parquet(archived))
+            # The rows this partition's files gave when a run last succeeded: those of them
+            # that are gone now must leave the store (and their users' features change).
+            if (previous := context.recalled(_RATING_IDS, part)) is not None:
+                old_ids.append(previous)
         rows = pl.concat(new_rows)
         old = pl.concat(old_ids) if old_ids else rows.select(_RATING_ID).clear()
         touched = pl.concat([old, rows.select(_RATING_ID)]).unique()
@@ -117,11 +118,8 @@ class DataValidationStage(Stage):
             rows,
             lambda ids: ids.join(touched.lazy(), on=_RATING_ID, how="semi"),
         )
-        # Remember each partition's rows, so a later change of its files can remove the old ones.
         for part, frame in zip(parts, new_rows, strict=True):
-            temp = archive / f"{part}.parquet.tmp{os.getpid()}"
-            frame.select(_RATING_ID).write_parquet(temp)
-            os.replace(temp, archive / f"{part}.parquet")
+            context.remember(_RATING_IDS, part, frame.select(_RATING_ID))
         version = context.store.get_feature_view(rating_events.name).version
         return OutputRecord(
             rating_events.name, version, result.table, result.delta_version, len(rows)

@@ -12,7 +12,7 @@ from pathlib import Path
 from cinefeat.errors import CinefeatError
 from cinefeat.sources._tmdb_files import SnapshotTime, find_files
 
-__all__ = ["Partition", "discover_partitions", "partition_files"]
+__all__ = ["LOADER_KINDS", "Partition", "discover_partitions", "partition_files"]
 
 # What each loader kind yields.
 LOADER_KINDS = {"tmdb_json": "movies", "tmdb5000": "movies", "movielens": "ratings"}
@@ -29,6 +29,10 @@ class Partition:
     key: str
     files: tuple[Path, ...]
     snapshot_ts: datetime | None = None  # TMDB crawls: the snapshot the files belong to
+    snapshot_from: str | None = None  # "caller", "file name" or "file mtime"
+    # Snapshots whose stored rows this partition's rows replace besides its own: a file whose
+    # snapshot time is its mtime moves to another snapshot when it is edited.
+    replaces: tuple[datetime, ...] = ()
 
     @property
     def kind(self) -> str:
@@ -41,12 +45,19 @@ class Partition:
 
 
 def _tmdb_partitions(name: str, path: Path, snapshot_ts: datetime | None) -> list[Partition]:
-    by_time: dict[datetime, list[Path]] = {}
+    by_time: dict[datetime, list[tuple[Path, SnapshotTime]]] = {}
     for file, when in find_files(path, snapshot_ts):
-        by_time.setdefault(when.moment, []).append(file)
+        by_time.setdefault(when.moment, []).append((file, when))
     return [
-        Partition(name, "tmdb_json", f"{name}@{moment:%Y-%m-%dT%H%M%S}", tuple(files), moment)
-        for moment, files in sorted(by_time.items())
+        Partition(
+            name,
+            "tmdb_json",
+            f"{name}@{moment.isoformat()}",  # full precision: mtimes differ by microseconds
+            tuple(file for file, _ in found),
+            moment,
+            "file mtime" if any(w.origin == "file mtime" for _, w in found) else found[0][1].origin,
+        )
+        for moment, found in sorted(by_time.items())
     ]
 
 
@@ -78,7 +89,7 @@ def _movielens_partitions(name: str, path: Path) -> list[Partition]:
             sorted(f for f in directory.iterdir() if f.is_file() and not f.name.startswith("."))
         )
         relative = directory.relative_to(path) if directory != path and path.is_dir() else Path(".")
-        label = "root" if str(relative) == "." else str(relative).replace("/", "__")
+        label = "root" if str(relative) == "." else relative.as_posix()
         found.append(Partition(name, "movielens", f"{name}@{label}", files))
     return found
 
@@ -88,15 +99,24 @@ def discover_partitions(
 ) -> list[Partition]:
     """Every partition of the inputs ({name: (loader, path, snapshot_ts)}), in input order."""
     partitions: list[Partition] = []
+    problems = [
+        f"input {name!r}: {path} does not exist"
+        for name, (_, path, _) in inputs.items()
+        if not path.exists()
+    ]
+    if problems:
+        raise CinefeatError("; ".join(problems))
     for name, (loader, path, snapshot_ts) in inputs.items():
-        if not path.exists():
-            raise CinefeatError(f"input {name!r}: {path} does not exist")
         if loader == "tmdb_json":
             partitions += _tmdb_partitions(name, path, snapshot_ts)
         elif loader == "tmdb5000":
             partitions += _tmdb5000_partitions(name, path, snapshot_ts)
         else:
             partitions += _movielens_partitions(name, path)
+    keys = [p.key for p in partitions]
+    if len(set(keys)) != len(keys):  # keys name work files and checkpoints: never share one
+        repeated = sorted({k for k in keys if keys.count(k) > 1})
+        raise CinefeatError(f"two partitions share the key(s) {repeated}")
     return partitions
 
 

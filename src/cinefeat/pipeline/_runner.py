@@ -10,7 +10,9 @@ import signal
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ from rich.progress import Progress
 from cinefeat.errors import CinefeatError
 from cinefeat.pipeline._config import PipelineConfig, PipelineConfigError, load_pipeline_config
 from cinefeat.pipeline._fingerprint import InputChanges, classify, fingerprint_file
-from cinefeat.pipeline._partitions import Partition, discover_partitions
+from cinefeat.pipeline._partitions import LOADER_KINDS, Partition, discover_partitions
 from cinefeat.pipeline._stage import (
     ALL_PARTS,
     Datasets,
@@ -30,7 +32,7 @@ from cinefeat.pipeline._stage import (
     kill_point,
 )
 from cinefeat.pipeline._stage_types import build_stages
-from cinefeat.registry import PipelineRuns, RunRecord, StageRecord
+from cinefeat.registry import InputFingerprint, PipelineRuns, RunRecord, StageRecord
 from cinefeat.store import FeatureStore
 
 __all__ = ["Pipeline", "PipelinePlan"]
@@ -46,6 +48,10 @@ class PipelinePlan:
     changes: InputChanges
     stages: tuple[Stage, ...]
     resume_of: RunRecord | None = None
+    # Fingerprints to record once the run succeeds (processed and refreshed files), and the
+    # files to forget (gone since they were processed).
+    record: tuple[InputFingerprint, ...] = ()
+    forget: tuple[tuple[str, str], ...] = ()
 
     @property
     def has_work(self) -> bool:
@@ -63,6 +69,57 @@ class PipelinePlan:
         if not self.process:
             lines.append("nothing to do: every input was processed before and is unchanged")
         return "\n".join(lines)
+
+
+def _check_one_input_per_kind(config: PipelineConfig) -> None:
+    """Stored rows are replaced by snapshot (movies) or by row (ratings), not by input: two
+    inputs of one kind would replace each other's rows."""
+    seen: dict[str, str] = {}
+    problems = []
+    for name, spec in config.inputs.items():
+        kind = LOADER_KINDS[spec.loader]
+        if kind in seen:
+            problems.append(
+                f"{config.location('inputs', name)}: feature_pipeline.inputs.{name}: a second "
+                f"{kind} input (after {seen[kind]!r}); use one input per kind, pointed at a "
+                "folder that holds both (subfolders are read)"
+            )
+        seen.setdefault(kind, name)
+    if problems:
+        raise PipelineConfigError(problems)
+
+
+def _with_old_snapshots(
+    partition: Partition, processed: dict[tuple[str, str], InputFingerprint]
+) -> Partition:
+    """A partition whose snapshot time is its files' mtime also replaces the snapshots its
+    files had when they were processed last (their recorded mtimes)."""
+    if partition.snapshot_from != "file mtime":
+        return partition
+    old = {
+        datetime.fromtimestamp(fp.mtime_ns / 1e9, UTC)
+        for f in partition.files
+        if (fp := processed.get((partition.input, str(f)))) is not None
+    }
+    return replace(partition, replaces=tuple(sorted(old - {partition.snapshot_ts})))
+
+
+def _result(stage: Stage, partition: Partition, future: Future[dict[str, Any]]) -> dict[str, Any]:
+    """The worker's result, or its error naming the stage and the partition."""
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        raise CinefeatError(
+            f"stage {stage.name}, partition {partition.key}: a worker process died (killed, out "
+            "of memory, or a script without `if __name__ == '__main__':` started the pipeline)"
+        ) from None
+    except Exception as exc:
+        raise _partition_error(stage, partition, exc) from exc
+
+
+def _partition_error(stage: Stage, partition: Partition, exc: Exception) -> CinefeatError:
+    what = str(exc) if isinstance(exc, CinefeatError) else f"{type(exc).__name__}: {exc}"
+    return CinefeatError(f"stage {stage.name}, partition {partition.key}: {what}")
 
 
 def _worker_init() -> None:
@@ -127,6 +184,7 @@ class Pipeline:
         self.config = config
         self.store = store
         self.stages = build_stages(config)
+        _check_one_input_per_kind(config)
         self.runs = PipelineRuns(store.registry)
         self.home = store.repo_path / "data" / "pipelines" / config.name
         self.observers: list[Any] = []  # e.g. a PerformanceProfiler: stage_started/stage_finished
@@ -138,16 +196,19 @@ class Pipeline:
     # -- planning -------------------------------------------------------------------------
 
     def plan(self, *, resume: bool = False) -> PipelinePlan:
+        """What a run would process and skip, and why (no data is read, only fingerprints)."""
         inputs = {
             name: (spec.loader, self.config.input_path(name), spec.snapshot_ts)
             for name, spec in self.config.inputs.items()
         }
-        for name, (_, path, _) in inputs.items():
-            if not path.exists():
-                raise PipelineConfigError(
-                    f"{self.config.location('inputs', name, 'path')}: "
-                    f"feature_pipeline.inputs.{name}.path: {path} does not exist"
-                )
+        missing = [
+            f"{self.config.location('inputs', name, 'path')}: "
+            f"feature_pipeline.inputs.{name}.path: {path} does not exist"
+            for name, (_, path, _) in inputs.items()
+            if not path.exists()
+        ]
+        if missing:
+            raise PipelineConfigError(missing)
         partitions = discover_partitions(inputs)
         processed = self.runs.processed_inputs(self.config.name)
         current = {
@@ -155,31 +216,65 @@ class Pipeline:
             for p in partitions
             for f in p.files
         }
-        changes = classify(current, processed if self.config.incremental else {})
-        why = {fp.key: "new" for fp in changes.new} | {fp.key: "changed" for fp in changes.changed}
+        last = self.runs.latest_clean(self.config.name)
+        stale = last is not None and last.options.get("content_hash") != self.config.content_hash
+        # Results made under other inputs, stages or params are stale: everything is new again.
+        baseline = {} if stale or not self.config.incremental else processed
+        changes = classify(current, baseline)
+        new_reason = "config changed" if stale else "new"
+        why = {fp.key: new_reason for fp in changes.new}
+        why |= {fp.key: "changed" for fp in changes.changed}
+        for partition in partitions:
+            if partition.snapshot_from == "file mtime":
+                # Its snapshot time is its mtime: a touch moves it to another snapshot.
+                for fp in changes.touched:
+                    if fp.input == partition.input and Path(fp.path) in partition.files:
+                        why[fp.key] = "changed (its mtime is its snapshot time)"
         previous = self.runs.latest_unfinished(self.config.name) if resume else None
-        if previous is not None and previous.config_hash == self.config.config_hash:
-            # A resumed run finishes exactly the partitions it started with.
+        to_record = [fp for fp in changes.to_record if fp.key in why]
+        if previous is not None:
+            self._check_resumable(previous, current)
             why = {fp.key: "resumed" for fp in previous.inputs}
-        else:
-            previous = None
+            to_record = list(previous.inputs)
+        waiting = {fp.key for fp in changes.to_process} if previous is not None else set()
         process, skipped = [], []
         for partition in partitions:
-            reasons = sorted(
-                {
-                    why[(partition.input, str(f))]
-                    for f in partition.files
-                    if (partition.input, str(f)) in why
-                }
-            )
+            keys = [(partition.input, str(f)) for f in partition.files]
+            reasons = sorted({why[k] for k in keys if k in why})
             if reasons:
-                process.append((partition, "/".join(reasons)))
+                process.append((_with_old_snapshots(partition, processed), "/".join(reasons)))
             else:
-                skipped += [(str(f), "unchanged") for f in partition.files]
+                note = "new or changed: for the next run" if waiting & set(keys) else "unchanged"
+                skipped += [(str(f), note) for f in partition.files]
         skipped += [(fp.path, "removed (its rows stay in the store)") for fp in changes.removed]
+        refresh = [fp for fp in changes.touched if fp.key not in why] if previous is None else []
         return PipelinePlan(
-            self.config.name, tuple(process), tuple(skipped), changes, tuple(self.stages), previous
+            self.config.name,
+            tuple(process),
+            tuple(skipped),
+            changes,
+            tuple(self.stages),
+            previous,
+            tuple(to_record) + tuple(refresh),
+            () if previous is not None else changes.removed_keys,
         )
+
+    def _check_resumable(
+        self, previous: RunRecord, current: dict[tuple[str, str], InputFingerprint]
+    ) -> None:
+        if previous.options.get("content_hash") != self.config.content_hash:
+            raise CinefeatError(
+                f"cannot resume run {previous.run_id}: it was started with another version of "
+                "the pipeline's inputs, stages or params; run without --resume to start over"
+            )
+        for fp in previous.inputs:
+            now = current.get(fp.key)
+            if now is None or now.sha256 != fp.sha256:
+                raise CinefeatError(
+                    f"cannot resume run {previous.run_id}: {fp.path} "
+                    f"{'is gone' if now is None else 'changed'} since it started; run without "
+                    "--resume to process the inputs as they are now"
+                )
 
     # -- running --------------------------------------------------------------------------
 
@@ -213,19 +308,18 @@ class Pipeline:
         plan = self.plan(resume=resume)
         partitions = [p for p, _ in plan.process]
         to_process = {(p.input, str(f)) for p in partitions for f in p.files}
-        fingerprints = [fp for fp in plan.changes.to_record if fp.key in to_process]
+        fingerprints = [fp for fp in plan.record if fp.key in to_process]
         options = {
             "resume": resume,
             "workers": self.config.execution.workers,
             "mode": self.config.execution.mode,
+            "content_hash": self.config.content_hash,
         }
         if not plan.has_work:
             record = self.runs.start_run(
                 self.config.name, self.config.config_hash, [], plan.skipped, [], options
             )
-            self.runs.mark_processed(
-                self.config.name, record.run_id, plan.changes.touched, plan.changes.removed_keys
-            )
+            self.runs.mark_processed(self.config.name, record.run_id, plan.record, plan.forget)
             return self.runs.finish_run(record.run_id, "nothing_to_do")
         if plan.resume_of is not None:
             record = self.runs.reopen_run(plan.resume_of.run_id)
@@ -251,6 +345,7 @@ class Pipeline:
             )
             done = {}
         work = self.home / "runs" / record.run_id
+        (self.home / "state").mkdir(parents=True, exist_ok=True)
         context = StageContext(
             self.store, self.config, record.run_id, partitions, Datasets(work), self.home / "state"
         )
@@ -267,9 +362,10 @@ class Pipeline:
             raise CinefeatError(
                 f"pipeline {self.config.name} failed (run {record.run_id}): {message}"
             ) from exc
-        self.runs.mark_processed(
-            self.config.name, record.run_id, plan.changes.to_record, plan.changes.removed_keys
-        )
+        # Promote what stages remember before the inputs count as processed: a crash between the
+        # two reprocesses inputs the store already reflects, which the remembered state matches.
+        context.datasets.promote_state(context.state_dir)
+        self.runs.mark_processed(self.config.name, record.run_id, plan.record, plan.forget)
         final = self.runs.finish_run(record.run_id, "succeeded")
         # This run's work, and that of earlier unfinished runs it supersedes (nothing is left
         # to resume once a run succeeds).
@@ -316,27 +412,41 @@ class Pipeline:
         record = replace(record, status="running")
         self.runs.update_stage(context.run_id, record)
         worker_stats: list[dict[str, Any]] = []
-        for partition, stats in self._partition_results(stage, todo, context):
-            self.runs.checkpoint(context.run_id, stage.name, partition.key, stats)
-            worker_stats.append(stats)
-            record = replace(
-                record,
-                rows_read=record.rows_read + stats["rows_read"],
-                rows_written=record.rows_written + stats["rows_written"],
-                rows_quarantined=record.rows_quarantined + stats["rows_quarantined"],
-                partitions_done=record.partitions_done + 1,
-            )
-            self.runs.update_stage(context.run_id, record)
-            if bar is not None and task is not None:
-                bar.advance(task)
-            kill_point(f"{stage.name}:{record.partitions_done}")
-        if (stage.name, ALL_PARTS) not in done:
-            report = stage.run(context)
-            record = self._add_report(record, report)
-            self.runs.add_outputs(context.run_id, report.outputs)
-            self.runs.checkpoint(
-                context.run_id, stage.name, ALL_PARTS, {"messages": report.messages}
-            )
+        try:
+            for partition, stats in self._partition_results(stage, todo, context):
+                worker_stats.append(stats)
+                record = replace(
+                    record,
+                    rows_read=record.rows_read + stats["rows_read"],
+                    rows_written=record.rows_written + stats["rows_written"],
+                    rows_quarantined=record.rows_quarantined + stats["rows_quarantined"],
+                    partitions_done=record.partitions_done + 1,
+                )
+                self.runs.checkpoint_step(context.run_id, record, partition.key, stats)
+                if bar is not None and task is not None:
+                    bar.advance(task)
+                kill_point(f"{stage.name}:{record.partitions_done}")
+            if (stage.name, ALL_PARTS) not in done:
+                try:
+                    report = stage.run(context)
+                except CinefeatError:
+                    raise
+                except Exception as exc:
+                    raise CinefeatError(
+                        f"stage {stage.name} ({type(stage).__name__}) failed: "
+                        f"{type(exc).__name__}: {exc}"
+                    ) from exc
+                record = self._add_report(record, report)
+                self.runs.checkpoint_step(
+                    context.run_id,
+                    record,
+                    ALL_PARTS,
+                    {"messages": report.messages},
+                    report.outputs,
+                )
+        except BaseException:
+            self.runs.update_stage(context.run_id, replace(record, status="failed"))
+            raise
         seconds = time.perf_counter() - started
         record = replace(record, status="succeeded", seconds=record.seconds + seconds)
         self.runs.update_stage(context.run_id, record)
@@ -365,7 +475,11 @@ class Pipeline:
         if execution.mode == "threads":
             # One process: Polars and DuckDB spread each partition's work over their threads.
             for partition in todo:
-                yield partition, _process_partition(stage, partition, work)
+                try:
+                    stats = _process_partition(stage, partition, work)
+                except Exception as exc:
+                    raise _partition_error(stage, partition, exc) from exc
+                yield partition, stats
             return
         with (
             _single_threaded_children(),
@@ -378,7 +492,11 @@ class Pipeline:
             futures: dict[Future[dict[str, Any]], Partition] = {
                 pool.submit(_process_partition, stage, p, work): p for p in todo
             }
-            pending = list(futures)
-            # In submission order, so checkpoints (and a resume) follow the partition order.
-            for future in pending:
-                yield futures[future], future.result()
+            try:
+                # In submission order, so checkpoints (and a resume) follow the partition order.
+                for future, partition in futures.items():
+                    yield partition, _result(stage, partition, future)
+            except BaseException:
+                # Do not wait for the queued partitions: the run stops here (resumable).
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise

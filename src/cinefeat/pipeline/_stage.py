@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import quote, unquote
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ALL_PARTS",
+    "STATE_PREFIX",
     "Datasets",
     "NoParams",
     "PartitionOutput",
@@ -38,6 +39,7 @@ __all__ = [
 ]
 
 ALL_PARTS = "_all"  # the part name of a dataset a whole-run step writes
+STATE_PREFIX = "state:"  # datasets kept across runs once the run succeeds
 _KILL_ENV = "CINEFEAT_PIPELINE_KILL_AT"  # a test hook: "stage:N" (partitions done), "stage:run"
 
 
@@ -75,7 +77,8 @@ class StageReport:
 
 
 def _file_name(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.@-]", "__", name)
+    """A dataset or partition name as one file name, injectively (percent-encoding)."""
+    return quote(name, safe="@-_.+")
 
 
 class Datasets:
@@ -117,12 +120,23 @@ class Datasets:
 
     def parts(self, dataset: str) -> list[str]:
         folder = self.root / _file_name(dataset)
-        return sorted(p.stem for p in folder.glob("*.parquet")) if folder.is_dir() else []
+        return sorted(unquote(p.stem) for p in folder.glob("*.parquet")) if folder.is_dir() else []
 
     def names(self) -> list[str]:
-        return (
-            sorted(p.name for p in self.root.iterdir() if p.is_dir()) if self.root.is_dir() else []
-        )
+        if not self.root.is_dir():
+            return []
+        return sorted(unquote(p.name) for p in self.root.iterdir() if p.is_dir())
+
+    def promote_state(self, state_dir: Path) -> None:
+        """Move every part of the `state:<name>` datasets to `state_dir/<name>/` (each by an
+        atomic rename): what stages remember across runs changes only once a run succeeded."""
+        for dataset in self.names():
+            if not dataset.startswith(STATE_PREFIX):
+                continue
+            target = state_dir / _file_name(dataset.removeprefix(STATE_PREFIX))
+            target.mkdir(parents=True, exist_ok=True)
+            for file in (self.root / _file_name(dataset)).glob("*.parquet"):
+                os.replace(file, target / file.name)
 
     def scan(self, dataset: str) -> pl.LazyFrame | None:
         """Every part of a dataset, as one frame (None when it has no parts)."""
@@ -143,6 +157,14 @@ class StageContext:
     datasets: Datasets
     state_dir: Path  # survives runs: what a stage must remember (e.g. a partition's last rows)
     progress: Any = None  # a rich Progress, or None
+
+    def remember(self, name: str, part: str, frame: pl.DataFrame) -> None:
+        """Keep `frame` for later runs (as `recalled(name, part)`), once this run succeeds."""
+        self.datasets.put(STATE_PREFIX + name, frame, part)
+
+    def recalled(self, name: str, part: str) -> pl.DataFrame | None:
+        """What a succeeded earlier run remembered under (name, part)."""
+        return Datasets(self.state_dir).get(name, part)
 
 
 class Stage:

@@ -367,6 +367,17 @@ class PipelineRuns:
             return None
         return _run_from_row(row)
 
+    def latest_clean(self, pipeline: str) -> RunRecord | None:
+        """The latest run that ended cleanly ("succeeded" or "nothing_to_do")."""
+        query = (
+            self._runs(_RUNS.c.pipeline == pipeline, _RUNS.c.status.in_(_CLEAN_STATUSES))
+            .order_by(_RUNS.c.started_at.desc(), _RUNS.c.run_id.desc())
+            .limit(1)
+        )
+        with self._reader.connect() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else _run_from_row(row)
+
     # -- processed inputs -----------------------------------------------------------------
 
     def processed_inputs(self, pipeline: str) -> dict[tuple[str, str], InputFingerprint]:
@@ -436,6 +447,46 @@ class PipelineRuns:
                 delete(checkpoints).where(*(checkpoints.c[k] == v for k, v in key.items()))
             )
             conn.execute(insert(checkpoints).values(**key, output=text, created_at=_now()))
+
+    def checkpoint_step(
+        self,
+        run_id: str,
+        stage: StageRecord,
+        partition: str,
+        output: dict[str, Any],
+        outputs: Iterable[OutputRecord] = (),
+    ) -> RunRecord:
+        """In one transaction: record the checkpoint of (stage, partition), replace the stage's
+        record and add `outputs`, so a crash never keeps one without the others (a resume would
+        count rows twice, or list an output twice)."""
+        checkpoints = t.pipeline_checkpoints
+        key = {
+            "project": self.project,
+            "run_id": run_id,
+            "stage": stage.name,
+            "partition": partition,
+        }
+        with self._writer.begin() as conn:
+            mine = _RUNS.c.run_id == run_id
+            row = conn.execute(self._runs(mine).with_for_update()).first()
+            if row is None:
+                raise self._not_found(run_id)
+            run = _run_from_row(row)
+            stages = tuple(stage if s.name == stage.name else s for s in run.stages)
+            if stage.name not in {s.name for s in run.stages}:
+                stages += (stage,)
+            run = replace(run, stages=stages, outputs=run.outputs + tuple(outputs))
+            details = _details(run.inputs, run.skipped, run.stages, run.outputs, run.options)
+            conn.execute(
+                update(_RUNS)
+                .where(_RUNS.c.project == self.project, mine)
+                .values(record=_dump(details))
+            )
+            conn.execute(
+                delete(checkpoints).where(*(checkpoints.c[k] == v for k, v in key.items()))
+            )
+            conn.execute(insert(checkpoints).values(**key, output=_dump(output), created_at=_now()))
+        return run
 
     def checkpoints(self, run_id: str) -> dict[tuple[str, str], dict[str, Any]]:
         """What each (stage, partition) of the run produced, as recorded by `checkpoint`."""

@@ -6,7 +6,9 @@ Reads can pin a Delta version, which is how a training set is rebuilt exactly.
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -116,7 +118,9 @@ class DeltaOfflineStore:
         _require_managed(view)
         conformed = conform_to_view(view, rows, datetime.now(UTC))
         check_unique_identities(view, conformed)
-        with self._lock:  # no write of this store may land between the read and the MERGE
+        # No write may land between the read of the stored identities and the commit: not
+        # from this process (the lock), nor from another one (an flock on the table).
+        with self._lock, _table_lock(self.root, view.table_name):
             existing = self._open(view)
             replacement = plan(view, existing, conformed, in_slice)
             if existing is None or replacement.append_only:
@@ -238,6 +242,20 @@ def read_quarantine(root: Path) -> pa.Table | None:
     if not (path / "_delta_log").is_dir():
         return None
     return DeltaTable(str(path)).to_pyarrow_table()
+
+
+@contextlib.contextmanager
+def _table_lock(root: Path, table: str) -> Iterator[None]:
+    """An exclusive advisory lock on one table across processes (released if one dies)."""
+    import fcntl
+
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / f".{table}.lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _version(table: DeltaTable | None) -> int | None:

@@ -9,7 +9,15 @@ from __future__ import annotations
 __all__ = ["BENCHMARKS", "REPO_BENCHMARKS"]
 
 # Benchmark names, in the order they run.
-BENCHMARKS = ("historical", "materialize", "online", "cli", "movies", "user_activity")
+BENCHMARKS = (
+    "historical",
+    "materialize",
+    "online",
+    "cli",
+    "movies",
+    "user_activity",
+    "pipeline",
+)
 # Those that use the shared benchmark repo (benchmarks._data.ensure_dataset); the others build
 # their own data.
 REPO_BENCHMARKS = ("historical", "materialize", "online", "cli")

@@ -22,7 +22,15 @@ __all__ = ["main"]
 
 
 def _runners() -> dict[str, Callable[[Context], Section]]:
-    from benchmarks import cli_startup, historical, materialize, movies, online, user_activity
+    from benchmarks import (
+        cli_startup,
+        historical,
+        materialize,
+        movies,
+        online,
+        pipeline,
+        user_activity,
+    )
 
     return {
         "historical": historical.run,
@@ -31,6 +39,7 @@ def _runners() -> dict[str, Callable[[Context], Section]]:
         "cli": cli_startup.run,
         "movies": movies.run,
         "user_activity": user_activity.run,
+        "pipeline": pipeline.run,
     }
 
 

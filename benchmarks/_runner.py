@@ -28,6 +28,8 @@ __all__ = [
     "CpuWatch",
     "StageClock",
     "WorkerError",
+    "children_cpu_seconds",
+    "children_peak_rss_bytes",
     "current_rss_bytes",
     "median",
     "peak_rss_bytes",
@@ -63,18 +65,26 @@ def _busy_seconds() -> float:
     return float(times.user + times.nice + times.system + times.irq + times.softirq)
 
 
-def _children_cpu() -> float:
+def children_cpu_seconds() -> float:
+    """CPU time of this process's finished (waited-for) subprocesses so far."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
+
+
+def _tree_cpu() -> float:
+    return time.process_time() + children_cpu_seconds()
 
 
 class CpuWatch:
     """Wall time, CPU time of the measured code, and how many cores other processes kept busy
     meanwhile (a 2-core machine shared with a test run gives noisy numbers; this says so).
-    `children=True` measures subprocesses instead of this process."""
+    `children=True` measures subprocesses instead of this process; `tree=True` this process
+    and its subprocesses (e.g. a process pool shut down before the block ends)."""
 
-    def __init__(self, children: bool = False) -> None:
-        self._own: Callable[[], float] = _children_cpu if children else time.process_time
+    def __init__(self, children: bool = False, tree: bool = False) -> None:
+        self._own: Callable[[], float] = (
+            _tree_cpu if tree else children_cpu_seconds if children else time.process_time
+        )
         self.seconds = self.cpu_seconds = self.other_cores = 0.0
 
     def __enter__(self) -> CpuWatch:
@@ -228,6 +238,12 @@ def percentile(sorted_values: Sequence[float], q: float) -> float:
 def peak_rss_bytes() -> int:
     """The peak resident set size of this process so far (Linux reports KiB)."""
     usage = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(usage * (1 if sys.platform == "darwin" else 1024))
+
+
+def children_peak_rss_bytes() -> int:
+    """The largest peak RSS of this process's finished (waited-for) subprocesses."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return int(usage * (1 if sys.platform == "darwin" else 1024))
 
 

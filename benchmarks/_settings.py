@@ -54,6 +54,10 @@ class Settings:
     # movies they reference (genres, popularity) one snapshot each before the events start.
     activity_events: SyntheticConfig
     activity_movies_seed: int
+    # pipeline: the crawl (daily files, one partition each) that Pipeline.run() processes end
+    # to end, and the small crawl of many one-file snapshots whose no-op rerun is timed.
+    pipeline_world: WorldConfig
+    noop_world: WorldConfig
 
     @property
     def quick(self) -> bool:
@@ -85,6 +89,10 @@ FULL = Settings(
         seed=42,
     ),
     activity_movies_seed=42,
+    # 1,964,504 records in 100 daily files (836 MB).
+    pipeline_world=WorldConfig(movies=20_000, users=1, days=100, start=START, seed=42),
+    # 1,000 daily files of 2 list pages each (39,657 records).
+    noop_world=WorldConfig(movies=40, users=1, days=1_000, start=START, seed=42),
 )
 
 QUICK = Settings(
@@ -110,6 +118,8 @@ QUICK = Settings(
         seed=42,
     ),
     activity_movies_seed=42,
+    pipeline_world=WorldConfig(movies=1_000, users=1, days=20, start=START, seed=42),
+    noop_world=WorldConfig(movies=40, users=1, days=50, start=START, seed=42),
 )
 
 

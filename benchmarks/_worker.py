@@ -14,7 +14,7 @@ __all__ = ["main"]
 
 
 def _tasks() -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
-    from benchmarks import historical, materialize, movies, online, user_activity
+    from benchmarks import historical, materialize, movies, online, pipeline, user_activity
 
     return {
         "historical": historical.measure_once,
@@ -25,6 +25,11 @@ def _tasks() -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
         "movies": movies.measure_once,
         "user_activity-build": user_activity.build,
         "user_activity": user_activity.measure_once,
+        "pipeline-build": pipeline.build_crawl,
+        "pipeline-noop-build": pipeline.build_noop_crawl,
+        "pipeline-noop-prepare": pipeline.prepare_noop_repo,
+        "pipeline": pipeline.measure_once,
+        "pipeline-noop": pipeline.measure_noop,
     }
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from cinefeat.registry._runs import InputFingerprint
+from cinefeat.registry._run_records import InputFingerprint
 
 __all__ = ["InputChanges", "classify", "fingerprint_file", "sha256_file"]
 

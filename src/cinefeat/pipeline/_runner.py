@@ -1,28 +1,21 @@
-"""Running a pipeline: plan what changed, run each stage over the partitions to process (on a
-process pool, checkpointing each), record the run, and resume a killed one where it stopped."""
+"""Running a pipeline: run each stage over the planned partitions (checkpointing each), record
+the run, and resume a killed one where it stopped."""
 
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
-import signal
 import time
 from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from multiprocessing import get_context
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from rich.progress import Progress
 
 from cinefeat.errors import CinefeatError
-from cinefeat.pipeline._config import PipelineConfig, PipelineConfigError, load_pipeline_config
-from cinefeat.pipeline._fingerprint import InputChanges, classify, fingerprint_file
-from cinefeat.pipeline._partitions import LOADER_KINDS, Partition, discover_partitions
+from cinefeat.pipeline._config import PipelineConfig, load_pipeline_config
+from cinefeat.pipeline._plan import PipelinePlan, check_one_input_per_kind, make_plan
 from cinefeat.pipeline._stage import (
     ALL_PARTS,
     Datasets,
@@ -32,149 +25,11 @@ from cinefeat.pipeline._stage import (
     kill_point,
 )
 from cinefeat.pipeline._stage_types import build_stages
-from cinefeat.registry import InputFingerprint, PipelineRuns, RunRecord, StageRecord
+from cinefeat.pipeline._workers import partition_results
+from cinefeat.registry import PipelineRuns, RunRecord, StageRecord
 from cinefeat.store import FeatureStore
 
 __all__ = ["Pipeline", "PipelinePlan"]
-
-
-@dataclass(frozen=True)
-class PipelinePlan:
-    """What a run would do: the partitions to process (with why) and the inputs it skips."""
-
-    pipeline: str
-    process: tuple[tuple[Partition, str], ...]
-    skipped: tuple[tuple[str, str], ...]  # (path, why)
-    changes: InputChanges
-    stages: tuple[Stage, ...]
-    resume_of: RunRecord | None = None
-    # Fingerprints to record once the run succeeds (processed and refreshed files), and the
-    # files to forget (gone since they were processed).
-    record: tuple[InputFingerprint, ...] = ()
-    forget: tuple[tuple[str, str], ...] = ()
-
-    @property
-    def has_work(self) -> bool:
-        return bool(self.process)
-
-    def describe(self) -> str:
-        lines = [f"pipeline {self.pipeline}: {len(self.process)} partition(s) to process"]
-        if self.resume_of is not None:
-            lines[0] += f" (resuming run {self.resume_of.run_id})"
-        lines.append(
-            "stages: " + " -> ".join(f"{s.name} ({type(s).__name__})" for s in self.stages)
-        )
-        lines += [f"  process {p.key}: {why} ({len(p.files)} file(s))" for p, why in self.process]
-        lines += [f"  skip {path}: {why}" for path, why in self.skipped]
-        if not self.process:
-            lines.append("nothing to do: every input was processed before and is unchanged")
-        return "\n".join(lines)
-
-
-def _check_one_input_per_kind(config: PipelineConfig) -> None:
-    """Stored rows are replaced by snapshot (movies) or by row (ratings), not by input: two
-    inputs of one kind would replace each other's rows."""
-    seen: dict[str, str] = {}
-    problems = []
-    for name, spec in config.inputs.items():
-        kind = LOADER_KINDS[spec.loader]
-        if kind in seen:
-            problems.append(
-                f"{config.location('inputs', name)}: feature_pipeline.inputs.{name}: a second "
-                f"{kind} input (after {seen[kind]!r}); use one input per kind, pointed at a "
-                "folder that holds both (subfolders are read)"
-            )
-        seen.setdefault(kind, name)
-    if problems:
-        raise PipelineConfigError(problems)
-
-
-def _with_old_snapshots(
-    partition: Partition, processed: dict[tuple[str, str], InputFingerprint]
-) -> Partition:
-    """A partition whose snapshot time is its files' mtime also replaces the snapshots its
-    files had when they were processed last (their recorded mtimes)."""
-    if partition.snapshot_from != "file mtime":
-        return partition
-    old = {
-        datetime.fromtimestamp(fp.mtime_ns / 1e9, UTC)
-        for f in partition.files
-        if (fp := processed.get((partition.input, str(f)))) is not None
-    }
-    return replace(partition, replaces=tuple(sorted(old - {partition.snapshot_ts})))
-
-
-def _result(stage: Stage, partition: Partition, future: Future[dict[str, Any]]) -> dict[str, Any]:
-    """The worker's result, or its error naming the stage and the partition."""
-    try:
-        return future.result()
-    except BrokenProcessPool:
-        raise CinefeatError(
-            f"stage {stage.name}, partition {partition.key}: a worker process died (killed, out "
-            "of memory, or a script without `if __name__ == '__main__':` started the pipeline)"
-        ) from None
-    except Exception as exc:
-        raise _partition_error(stage, partition, exc) from exc
-
-
-def _partition_error(stage: Stage, partition: Partition, exc: Exception) -> CinefeatError:
-    what = str(exc) if isinstance(exc, CinefeatError) else f"{type(exc).__name__}: {exc}"
-    return CinefeatError(f"stage {stage.name}, partition {partition.key}: {what}")
-
-
-def _worker_init() -> None:
-    # Ctrl-C reaches the whole process group: the parent alone decides how to stop.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # A worker must not outlive a killed parent (it would keep computing, and keep its pipes
-    # open): on Linux, ask the kernel to kill it with the parent.
-    with contextlib.suppress(OSError, AttributeError):
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
-
-
-def _process_partition(stage: Stage, partition: Partition, work: str) -> dict[str, Any]:
-    """Run in a worker: read this partition's inputs, run the stage, write its outputs."""
-    started, cpu = time.perf_counter(), time.process_time()
-    datasets = Datasets(Path(work))
-    inputs = {name: datasets.get(name, partition.key) for name in stage.reads}
-    output = stage.process_partition(partition, inputs)
-    for name, frame in output.frames.items():
-        datasets.put(name, frame, partition.key, output.meta.get(name))
-    peak = _peak_rss()
-    return {
-        "rows_read": output.rows_read,
-        "rows_written": output.rows_written,
-        "rows_quarantined": output.rows_quarantined,
-        "messages": output.messages,
-        "seconds": time.perf_counter() - started,
-        "cpu_seconds": time.process_time() - cpu,
-        "peak_rss": peak,
-        "pid": os.getpid(),  # the parent's own pid in "threads" mode (profilers tell them apart)
-    }
-
-
-def _peak_rss() -> int:
-    import resource
-
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
-
-
-@contextlib.contextmanager
-def _single_threaded_children() -> Iterator[None]:
-    """Children spawned meanwhile start with one Polars and one DuckDB thread each."""
-    saved = {k: os.environ.get(k) for k in ("POLARS_MAX_THREADS", "CINEFEAT_DUCKDB_THREADS")}
-    os.environ.update(POLARS_MAX_THREADS="1", CINEFEAT_DUCKDB_THREADS="1")
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 class Pipeline:
@@ -184,7 +39,7 @@ class Pipeline:
         self.config = config
         self.store = store
         self.stages = build_stages(config)
-        _check_one_input_per_kind(config)
+        check_one_input_per_kind(config)
         self.runs = PipelineRuns(store.registry)
         self.home = store.repo_path / "data" / "pipelines" / config.name
         self.observers: list[Any] = []  # e.g. a PerformanceProfiler: stage_started/stage_finished
@@ -197,86 +52,7 @@ class Pipeline:
 
     def plan(self, *, resume: bool = False) -> PipelinePlan:
         """What a run would process and skip, and why (no data is read, only fingerprints)."""
-        inputs = {
-            name: (spec.loader, self.config.input_path(name), spec.snapshot_ts)
-            for name, spec in self.config.inputs.items()
-        }
-        missing = [
-            f"{self.config.location('inputs', name, 'path')}: "
-            f"feature_pipeline.inputs.{name}.path: {path} does not exist"
-            for name, (_, path, _) in inputs.items()
-            if not path.exists()
-        ]
-        if missing:
-            raise PipelineConfigError(missing)
-        partitions = discover_partitions(inputs)
-        processed = self.runs.processed_inputs(self.config.name)
-        current = {
-            (p.input, str(f)): fingerprint_file(p.input, f, processed.get((p.input, str(f))))
-            for p in partitions
-            for f in p.files
-        }
-        last = self.runs.latest_clean(self.config.name)
-        stale = last is not None and last.options.get("content_hash") != self.config.content_hash
-        # Results made under other inputs, stages or params are stale: everything is new again.
-        baseline = {} if stale or not self.config.incremental else processed
-        changes = classify(current, baseline)
-        new_reason = "config changed" if stale else "new"
-        why = {fp.key: new_reason for fp in changes.new}
-        why |= {fp.key: "changed" for fp in changes.changed}
-        for partition in partitions:
-            if partition.snapshot_from == "file mtime":
-                # Its snapshot time is its mtime: a touch moves it to another snapshot.
-                for fp in changes.touched:
-                    if fp.input == partition.input and Path(fp.path) in partition.files:
-                        why[fp.key] = "changed (its mtime is its snapshot time)"
-        previous = self.runs.latest_unfinished(self.config.name) if resume else None
-        to_record = [fp for fp in changes.to_record if fp.key in why]
-        if previous is not None:
-            self._check_resumable(previous, current)
-            why = {fp.key: "resumed" for fp in previous.inputs}
-            to_record = list(previous.inputs)
-        waiting = {fp.key for fp in changes.to_process} if previous is not None else set()
-        process, skipped = [], []
-        for partition in partitions:
-            keys = [(partition.input, str(f)) for f in partition.files]
-            reasons = sorted({why[k] for k in keys if k in why})
-            if reasons:
-                process.append((_with_old_snapshots(partition, processed), "/".join(reasons)))
-            else:
-                note = "new or changed: for the next run" if waiting & set(keys) else "unchanged"
-                skipped += [(str(f), note) for f in partition.files]
-        skipped += [(fp.path, "removed (its rows stay in the store)") for fp in changes.removed]
-        refresh = [fp for fp in changes.touched if fp.key not in why] if previous is None else []
-        return PipelinePlan(
-            self.config.name,
-            tuple(process),
-            tuple(skipped),
-            changes,
-            tuple(self.stages),
-            previous,
-            tuple(to_record) + tuple(refresh),
-            () if previous is not None else changes.removed_keys,
-        )
-
-    def _check_resumable(
-        self, previous: RunRecord, current: dict[tuple[str, str], InputFingerprint]
-    ) -> None:
-        if previous.options.get("content_hash") != self.config.content_hash:
-            raise CinefeatError(
-                f"cannot resume run {previous.run_id}: it was started with another version of "
-                "the pipeline's inputs, stages or params; run without --resume to start over"
-            )
-        for fp in previous.inputs:
-            now = current.get(fp.key)
-            if now is None or now.sha256 != fp.sha256:
-                raise CinefeatError(
-                    f"cannot resume run {previous.run_id}: {fp.path} "
-                    f"{'is gone' if now is None else 'changed'} since it started; run without "
-                    "--resume to process the inputs as they are now"
-                )
-
-    # -- running --------------------------------------------------------------------------
+        return make_plan(self.config, self.runs, self.stages, resume)
 
     def run(self, *, resume: bool = False, progress: bool = True) -> RunRecord:
         """Run the stages over what changed; with `resume`, finish the last unfinished run
@@ -413,7 +189,9 @@ class Pipeline:
         self.runs.update_stage(context.run_id, record)
         worker_stats: list[dict[str, Any]] = []
         try:
-            for partition, stats in self._partition_results(stage, todo, context):
+            for partition, stats in partition_results(
+                stage, todo, context.datasets.root, self.config.execution
+            ):
                 worker_stats.append(stats)
                 record = replace(
                     record,
@@ -464,39 +242,3 @@ class Pipeline:
             rows_written=record.rows_written + report.rows_written,
             rows_quarantined=record.rows_quarantined + report.rows_quarantined,
         )
-
-    def _partition_results(
-        self, stage: Stage, todo: list[Partition], context: StageContext
-    ) -> Iterator[tuple[Partition, dict[str, Any]]]:
-        work = str(context.datasets.root)
-        execution = self.config.execution
-        if not todo:
-            return
-        if execution.mode == "threads":
-            # One process: Polars and DuckDB spread each partition's work over their threads.
-            for partition in todo:
-                try:
-                    stats = _process_partition(stage, partition, work)
-                except Exception as exc:
-                    raise _partition_error(stage, partition, exc) from exc
-                yield partition, stats
-            return
-        with (
-            _single_threaded_children(),
-            ProcessPoolExecutor(
-                max_workers=min(execution.workers, len(todo)),
-                mp_context=get_context("spawn"),
-                initializer=_worker_init,
-            ) as pool,
-        ):
-            futures: dict[Future[dict[str, Any]], Partition] = {
-                pool.submit(_process_partition, stage, p, work): p for p in todo
-            }
-            try:
-                # In submission order, so checkpoints (and a resume) follow the partition order.
-                for future, partition in futures.items():
-                    yield partition, _result(stage, partition, future)
-            except BaseException:
-                # Do not wait for the queued partitions: the run stops here (resumable).
-                pool.shutdown(wait=True, cancel_futures=True)
-                raise

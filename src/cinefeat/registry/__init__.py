@@ -15,14 +15,14 @@ from cinefeat.registry._refs import (
     resolve_features,
 )
 from cinefeat.registry._registry import Registry, RegistrySnapshot, Watermark
-from cinefeat.registry._runs import (
+from cinefeat.registry._run_records import (
     FinalStatus,
     InputFingerprint,
     OutputRecord,
-    PipelineRuns,
     RunRecord,
     StageRecord,
 )
+from cinefeat.registry._runs import PipelineRuns
 
 __all__ = [
     "Definition",

@@ -1,175 +1,38 @@
-"""Pipeline bookkeeping in the registry: run records, the input files each pipeline has
-processed (with fingerprints, for incremental runs) and per-partition checkpoints (for resume)."""
+"""Pipeline bookkeeping in the registry: run records (see _run_records), the input files each
+pipeline has processed (with fingerprints, for incremental runs) and per-partition checkpoints
+(for resume)."""
 
 from __future__ import annotations
 
 import json
 import secrets
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, replace
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from dataclasses import asdict, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Select, bindparam, delete, insert, select, update
 
 from cinefeat.errors import FeatureNotFoundError
 from cinefeat.registry import _tables as t
+from cinefeat.registry._run_records import (
+    CLEAN_STATUSES,
+    FINAL_STATUSES,
+    RESUMABLE_STATUSES,
+    FinalStatus,
+    InputFingerprint,
+    OutputRecord,
+    RunRecord,
+    StageRecord,
+    fields_from_json,
+    record_json,
+)
 from cinefeat.timeutil import as_utc
 
 if TYPE_CHECKING:
     from cinefeat.registry._registry import Registry
 
-__all__ = [
-    "FinalStatus",
-    "InputFingerprint",
-    "OutputRecord",
-    "PipelineRuns",
-    "RunRecord",
-    "StageRecord",
-]
-
-FinalStatus = Literal["succeeded", "failed", "nothing_to_do"]
-_FINAL_STATUSES = ("succeeded", "failed", "nothing_to_do")
-# A run that ended cleanly supersedes every earlier unfinished one: there is nothing to resume.
-_CLEAN_STATUSES = ("succeeded", "nothing_to_do")
-_RESUMABLE_STATUSES = ("running", "failed")
-
-
-@dataclass(frozen=True)
-class InputFingerprint:
-    """What an input file looked like: size and mtime (cheap to stat) and the content hash."""
-
-    input: str
-    path: str
-    size: int
-    mtime_ns: int
-    sha256: str
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.input, self.path)
-
-
-@dataclass(frozen=True)
-class StageRecord:
-    """Progress and row counts of one stage of a run."""
-
-    name: str
-    type: str
-    reads: tuple[str, ...]
-    writes: tuple[str, ...]
-    rows_read: int = 0
-    rows_written: int = 0
-    rows_quarantined: int = 0
-    seconds: float = 0.0
-    status: str = "pending"
-    partitions_done: int = 0
-    partitions_total: int = 0
-
-
-@dataclass(frozen=True)
-class OutputRecord:
-    """A table a run wrote: the feature view (and version) it feeds, and the Delta commit."""
-
-    view: str
-    version: int | None
-    table: str
-    delta_version: int | None
-    rows: int
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    """One pipeline run: what it was given, what it skipped, how each stage went, what it wrote.
-
-    `inputs` are the files the run processes; `skipped` the (path, why) pairs it did not.
-    `options` holds JSON values only (e.g. {"resume": bool, "resumed_from": str | None,
-    "workers": int}): it is stored as JSON, so tuples would come back as lists.
-    """
-
-    run_id: str
-    pipeline: str
-    config_hash: str
-    status: str
-    error: str | None
-    started_at: datetime
-    finished_at: datetime | None
-    inputs: tuple[InputFingerprint, ...]
-    skipped: tuple[tuple[str, str], ...]
-    stages: tuple[StageRecord, ...]
-    outputs: tuple[OutputRecord, ...]
-    options: dict[str, Any]
-
-    @property
-    def duration(self) -> timedelta | None:
-        """How long the run took; None while it has not finished."""
-        return None if self.finished_at is None else self.finished_at - self.started_at
-
-    def stage(self, name: str) -> StageRecord:
-        """The record of the stage called `name`."""
-        for stage in self.stages:
-            if stage.name == name:
-                return stage
-        raise FeatureNotFoundError(f"run {self.run_id!r} has no stage {name!r}")
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: datetimes as ISO text in UTC, tuples as lists."""
-        return {
-            "run_id": self.run_id,
-            "pipeline": self.pipeline,
-            "config_hash": self.config_hash,
-            "status": self.status,
-            "error": self.error,
-            "started_at": self.started_at.isoformat(),
-            "finished_at": None if self.finished_at is None else self.finished_at.isoformat(),
-            **_details(self.inputs, self.skipped, self.stages, self.outputs, self.options),
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RunRecord:
-        """The inverse of `to_dict` (also of its JSON text, once parsed)."""
-        finished = data["finished_at"]
-        return cls(
-            run_id=data["run_id"],
-            pipeline=data["pipeline"],
-            config_hash=data["config_hash"],
-            status=data["status"],
-            error=data["error"],
-            started_at=as_utc(datetime.fromisoformat(data["started_at"])),
-            finished_at=None if finished is None else as_utc(datetime.fromisoformat(finished)),
-            **_from_details(data),
-        )
-
-
-def _details(
-    inputs: Iterable[InputFingerprint],
-    skipped: Iterable[tuple[str, str]],
-    stages: Iterable[StageRecord],
-    outputs: Iterable[OutputRecord],
-    options: dict[str, Any],
-) -> dict[str, Any]:
-    """The part of a run record that is stored as JSON (the rest has columns)."""
-    return {
-        "inputs": [asdict(item) for item in inputs],
-        "skipped": [[path, why] for path, why in skipped],
-        "stages": [asdict(stage) for stage in stages],
-        "outputs": [asdict(output) for output in outputs],
-        "options": dict(options),
-    }
-
-
-def _from_details(data: dict[str, Any]) -> dict[str, Any]:
-    """The inverse of `_details`: JSON lists back to tuples of records."""
-    return {
-        "inputs": tuple(InputFingerprint(**item) for item in data["inputs"]),
-        "skipped": tuple((str(path), str(why)) for path, why in data["skipped"]),
-        "stages": tuple(
-            StageRecord(**{**item, "reads": tuple(item["reads"]), "writes": tuple(item["writes"])})
-            for item in data["stages"]
-        ),
-        "outputs": tuple(OutputRecord(**item) for item in data["outputs"]),
-        "options": dict(data["options"]),
-    }
+__all__ = ["PipelineRuns"]
 
 
 def _dump(value: Any) -> str:
@@ -203,7 +66,7 @@ def _run_from_row(row: Any) -> RunRecord:
         # session's time zone. Both become UTC-aware.
         started_at=as_utc(row.started_at),
         finished_at=None if row.finished_at is None else as_utc(row.finished_at),
-        **_from_details(json.loads(row.record)),
+        **fields_from_json(json.loads(row.record)),
     )
 
 
@@ -240,7 +103,7 @@ class PipelineRuns:
     ) -> RunRecord:
         """Record a new run, status "running"; returns it with its fresh run id."""
         now = _now()
-        details = _details(inputs, skipped, stages, (), options)
+        details = record_json(inputs, skipped, stages, (), options)
         with self._writer.begin() as conn:
             run_id = _new_run_id(now)
             conn.execute(
@@ -280,9 +143,9 @@ class PipelineRuns:
         return self._modify(run_id, lambda run: replace(run, outputs=run.outputs + new))
 
     def finish_run(self, run_id: str, status: FinalStatus, error: str | None = None) -> RunRecord:
-        if status not in _FINAL_STATUSES:
+        if status not in FINAL_STATUSES:
             raise ValueError(
-                f"run {run_id!r}: status must be one of {_FINAL_STATUSES}, got {status!r}"
+                f"run {run_id!r}: status must be one of {FINAL_STATUSES}, got {status!r}"
             )
         now = _now()
         return self._modify(
@@ -313,7 +176,7 @@ class PipelineRuns:
                     error=run.error,
                     finished_at=run.finished_at,
                     record=_dump(
-                        _details(run.inputs, run.skipped, run.stages, run.outputs, run.options)
+                        record_json(run.inputs, run.skipped, run.stages, run.outputs, run.options)
                     ),
                 )
             )
@@ -356,21 +219,21 @@ class PipelineRuns:
         query = (
             self._runs(
                 _RUNS.c.pipeline == pipeline,
-                _RUNS.c.status.in_(_RESUMABLE_STATUSES + _CLEAN_STATUSES),
+                _RUNS.c.status.in_(RESUMABLE_STATUSES + CLEAN_STATUSES),
             )
             .order_by(_RUNS.c.started_at.desc(), _RUNS.c.run_id.desc())
             .limit(1)
         )
         with self._reader.connect() as conn:
             row = conn.execute(query).first()
-        if row is None or row.status not in _RESUMABLE_STATUSES:
+        if row is None or row.status not in RESUMABLE_STATUSES:
             return None
         return _run_from_row(row)
 
     def latest_clean(self, pipeline: str) -> RunRecord | None:
         """The latest run that ended cleanly ("succeeded" or "nothing_to_do")."""
         query = (
-            self._runs(_RUNS.c.pipeline == pipeline, _RUNS.c.status.in_(_CLEAN_STATUSES))
+            self._runs(_RUNS.c.pipeline == pipeline, _RUNS.c.status.in_(CLEAN_STATUSES))
             .order_by(_RUNS.c.started_at.desc(), _RUNS.c.run_id.desc())
             .limit(1)
         )
@@ -476,7 +339,7 @@ class PipelineRuns:
             if stage.name not in {s.name for s in run.stages}:
                 stages += (stage,)
             run = replace(run, stages=stages, outputs=run.outputs + tuple(outputs))
-            details = _details(run.inputs, run.skipped, run.stages, run.outputs, run.options)
+            details = record_json(run.inputs, run.skipped, run.stages, run.outputs, run.options)
             conn.execute(
                 update(_RUNS)
                 .where(_RUNS.c.project == self.project, mine)

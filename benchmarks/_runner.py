@@ -62,7 +62,9 @@ def _busy_seconds() -> float:
     import psutil
 
     times = psutil.cpu_times()
-    return float(times.user + times.nice + times.system + times.irq + times.softirq)
+    # steal: time the hypervisor gave this VM's vCPUs to other guests (a noisy neighbour).
+    steal = getattr(times, "steal", 0.0)
+    return float(times.user + times.nice + times.system + times.irq + times.softirq + steal)
 
 
 def children_cpu_seconds() -> float:

@@ -28,7 +28,7 @@ from benchmarks._runner import (
 )
 from benchmarks._settings import DATA_DIR, settings_for
 
-__all__ = ["build", "ensure_crawl", "measure_once", "run"]
+__all__ = ["build", "ensure_crawl", "measure_once", "run", "write_crawl"]
 
 TARGET_RECORDS_PER_SECOND = 100_000
 FORMAT = 1  # bump when the cached crawl's layout changes
@@ -43,14 +43,12 @@ STAGE_CALLS = {
 }
 
 
-def build(args: dict[str, Any]) -> dict[str, Any]:
-    """Worker side: generate the world and write its TMDB (and MovieLens) files."""
+def write_crawl(config: Any, out: Path) -> dict[str, Any]:
+    """Generate a synthetic world and write its TMDB (and MovieLens) files under `out`."""
     from cinefeat.sources.synthetic import generate_world, write_world
 
-    config = settings_for(args["settings"] == "quick").tmdb_world
     world = generate_world(config)
-    written = write_world(world, Path(args["out"]))
-    files = written["tmdb"]
+    files = write_world(world, out)["tmdb"]
     return {
         "world": repr(config),
         "records": world.snapshots.height,
@@ -59,6 +57,11 @@ def build(args: dict[str, Any]) -> dict[str, Any]:
         "files": len(files),
         "bytes": sum(path.stat().st_size for path in files),
     }
+
+
+def build(args: dict[str, Any]) -> dict[str, Any]:
+    """Worker side: the crawl of this run's settings."""
+    return write_crawl(settings_for(args["settings"] == "quick").tmdb_world, Path(args["out"]))
 
 
 def ensure_crawl(ctx: Context) -> Built:

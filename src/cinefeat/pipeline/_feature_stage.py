@@ -158,11 +158,17 @@ class FeatureExtractionStage(Stage):
         stored = scan_view(context.store, tmdb_movies.name, columns)
         if stored is None:
             return 0
-        ids = stored.select("movie_id", "snapshot_ts").collect()
-        affected = affected_movie_rows(ids, changed)
+        stamps_stored = stored.select(pl.col("snapshot_ts").unique()).collect().to_series()
+        everything = bool(stamps_stored.is_in(pl.Series(changed).implode()).all())
+        if everything:  # a first run: every row is recomputed, no search needed
+            affected = None
+            first = stamps_stored.min()
+        else:
+            ids = stored.select("movie_id", "snapshot_ts").collect()
+            affected = affected_movie_rows(ids, changed)
+            first = affected["snapshot_ts"].min()
         # Inputs: every row of the affected snapshots (catalogue statistics) and, before the
         # first one, the last week plus each movie's latest row (trend statistics).
-        first = affected["snapshot_ts"].min()
         if first is None:
             return 0
         window_start = first - timedelta(days=_TREND_DAYS)  # type: ignore[operator]
@@ -174,11 +180,13 @@ class FeatureExtractionStage(Stage):
             .last()
         )
         inputs = pl.concat([before.select(columns), recent], how="vertical").collect()
-        features = movie_statistical_features(inputs).join(
-            affected.rename({"snapshot_ts": "event_timestamp"}),
-            on=["movie_id", "event_timestamp"],
-            how="semi",
-        )
+        features = movie_statistical_features(inputs)
+        if affected is not None:
+            features = features.join(
+                affected.rename({"snapshot_ts": "event_timestamp"}),
+                on=["movie_id", "event_timestamp"],
+                how="semi",
+            )
         stamps = sorted({t.isoformat() for t in changed})
         context.datasets.put(
             feature_dataset("movie_statistical"),

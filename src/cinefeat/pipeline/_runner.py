@@ -25,7 +25,7 @@ from cinefeat.pipeline._stage import (
     kill_point,
 )
 from cinefeat.pipeline._stage_types import build_stages
-from cinefeat.pipeline._workers import partition_results
+from cinefeat.pipeline._workers import WorkerPool, partition_results
 from cinefeat.registry import PipelineRuns, RunRecord, StageRecord
 from cinefeat.store import FeatureStore
 
@@ -125,12 +125,16 @@ class Pipeline:
         context = StageContext(
             self.store, self.config, record.run_id, partitions, Datasets(work), self.home / "state"
         )
+        execution = self.config.execution
+        pool = WorkerPool(execution) if execution.mode == "processes" else None
         try:
             with self._progress(progress) as bar:
                 context.progress = bar
                 for stage in self.stages:
-                    self._run_stage(stage, context, done, bar)
+                    self._run_stage(stage, context, done, bar, pool)
         except BaseException as exc:
+            if pool is not None:
+                pool.close()
             message = f"{type(exc).__name__}: {exc}"
             self.runs.finish_run(record.run_id, "failed", message)
             if isinstance(exc, CinefeatError | KeyboardInterrupt):
@@ -138,6 +142,8 @@ class Pipeline:
             raise CinefeatError(
                 f"pipeline {self.config.name} failed (run {record.run_id}): {message}"
             ) from exc
+        if pool is not None:
+            pool.close()
         # Promote what stages remember before the inputs count as processed: a crash between the
         # two reprocesses inputs the store already reflects, which the remembered state matches.
         context.datasets.promote_state(context.state_dir)
@@ -162,6 +168,7 @@ class Pipeline:
         context: StageContext,
         done: dict[tuple[str, str], dict[str, Any]],
         bar: Progress | None,
+        pool: WorkerPool | None,
     ) -> None:
         record = next(
             (s for s in self.runs.get_run(context.run_id).stages if s.name == stage.name), None
@@ -189,9 +196,7 @@ class Pipeline:
         self.runs.update_stage(context.run_id, record)
         worker_stats: list[dict[str, Any]] = []
         try:
-            for partition, stats in partition_results(
-                stage, todo, context.datasets.root, self.config.execution
-            ):
+            for partition, stats in partition_results(stage, todo, context.datasets.root, pool):
                 worker_stats.append(stats)
                 record = replace(
                     record,

@@ -19,7 +19,7 @@ from cinefeat.pipeline._config import ExecutionConfig
 from cinefeat.pipeline._partitions import Partition
 from cinefeat.pipeline._stage import Datasets, Stage
 
-__all__ = ["partition_results"]
+__all__ = ["WorkerPool", "partition_results"]
 
 
 def _result(stage: Stage, partition: Partition, future: Future[dict[str, Any]]) -> dict[str, Any]:
@@ -95,16 +95,42 @@ def _single_threaded_children() -> Iterator[None]:
                 os.environ[key] = value
 
 
+class WorkerPool:
+    """The worker processes of one run, started when a stage first needs them and shared by
+    every stage after it (spawning imports cinefeat, Polars and DuckDB anew: a second of CPU
+    per worker)."""
+
+    def __init__(self, execution: ExecutionConfig) -> None:
+        self.workers = execution.workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    def submit(
+        self, stage: Stage, todo: list[Partition], work: str
+    ) -> dict[Future[dict[str, Any]], Partition]:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=get_context("spawn"), initializer=_worker_init
+            )
+        # Workers are spawned as tasks arrive: the environment they inherit is set meanwhile.
+        with _single_threaded_children():
+            return {self._pool.submit(_process_partition, stage, p, work): p for p in todo}
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
 def partition_results(
-    stage: Stage, todo: list[Partition], work_root: Path, execution: ExecutionConfig
+    stage: Stage, todo: list[Partition], work_root: Path, pool: WorkerPool | None
 ) -> Iterator[tuple[Partition, dict[str, Any]]]:
     """Run `stage.process_partition` over `todo` and yield each partition's stats, in
-    order: on worker processes, or in this process in "threads" mode."""
+    order: on the pool's worker processes, or in this process when there is no pool ("threads"
+    mode: Polars and DuckDB spread each partition's work over their threads)."""
     work = str(work_root)
     if not todo:
         return
-    if execution.mode == "threads":
-        # One process: Polars and DuckDB spread each partition's work over their threads.
+    if pool is None:
         for partition in todo:
             try:
                 stats = _process_partition(stage, partition, work)
@@ -112,22 +138,13 @@ def partition_results(
                 raise _partition_error(stage, partition, exc) from exc
             yield partition, stats
         return
-    with (
-        _single_threaded_children(),
-        ProcessPoolExecutor(
-            max_workers=min(execution.workers, len(todo)),
-            mp_context=get_context("spawn"),
-            initializer=_worker_init,
-        ) as pool,
-    ):
-        futures: dict[Future[dict[str, Any]], Partition] = {
-            pool.submit(_process_partition, stage, p, work): p for p in todo
-        }
-        try:
-            # In submission order, so checkpoints (and a resume) follow the partition order.
-            for future, partition in futures.items():
-                yield partition, _result(stage, partition, future)
-        except BaseException:
-            # Do not wait for the queued partitions: the run stops here (resumable).
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
+    futures = pool.submit(stage, todo, work)
+    try:
+        # In submission order, so checkpoints (and a resume) follow the partition order.
+        for future, partition in futures.items():
+            yield partition, _result(stage, partition, future)
+    except BaseException:
+        # Do not wait for the queued partitions: the run stops here (resumable).
+        for future in futures:
+            future.cancel()
+        raise

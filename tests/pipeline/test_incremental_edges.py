@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 
@@ -12,7 +13,12 @@ import polars as pl
 import pytest
 
 from cinefeat import CinefeatError, FeatureStore
-from cinefeat.pipeline import Pipeline, PipelineConfigError
+from cinefeat.pipeline import (
+    FeatureExtractionStage,
+    FeatureStoreWriteStage,
+    Pipeline,
+    PipelineConfigError,
+)
 from cinefeat.pipeline._partitions import discover_partitions
 from tests.pipeline.test_runner import (
     add_crawls,
@@ -33,6 +39,21 @@ def edit_crawl(path: Path, edit: object) -> None:
     path.write_text("\n".join(json.dumps(p) for p in pages) + "\n")
 
 
+def run_failing_in(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, stage: type, method: str
+) -> CinefeatError:
+    """Run the pipeline with `stage.method` raising "disk full"; return the run's error."""
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise RuntimeError("disk full")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(stage, method, broken)
+        with pytest.raises(CinefeatError) as failure:
+            run(repo)
+    return failure.value
+
+
 def test_a_crawl_newer_than_every_rating(tmp_path: Path, world_files: Path) -> None:
     repo = make_repo(tmp_path)
     add_crawls(repo, world_files, range(1, 4))
@@ -50,15 +71,8 @@ def test_resume_processes_only_what_the_run_started_with(
     repo = make_repo(tmp_path, mode="threads")
     add_crawls(repo, world_files, range(1, 3))
     add_ratings(repo, world_files, "early")
-    from cinefeat.pipeline import _feature_stage
-
-    def broken(*args: object, **kwargs: object) -> int:
-        raise RuntimeError("disk full")
-
-    monkeypatch.setattr(_feature_stage.FeatureExtractionStage, "_user_activity", broken)
-    with pytest.raises(CinefeatError, match="stage feature_extraction .* disk full"):
-        run(repo)
-    monkeypatch.undo()
+    error = run_failing_in(repo, monkeypatch, FeatureExtractionStage, "_user_activity")
+    assert re.search("stage feature_extraction .* disk full", str(error))
     add_crawls(repo, world_files, range(3, 4))  # arrives before the resume
     pipeline = Pipeline.from_file(repo / "pipeline.yaml", FeatureStore(repo))
     plan = pipeline.plan(resume=True)
@@ -77,15 +91,7 @@ def test_resume_refuses_when_a_file_it_started_with_changed(
     repo = make_repo(tmp_path, mode="threads")
     add_crawls(repo, world_files, range(1, 3))
     add_ratings(repo, world_files, "early")
-    from cinefeat.pipeline import _store_stage
-
-    def broken(*args: object, **kwargs: object) -> object:
-        raise RuntimeError("disk full")
-
-    monkeypatch.setattr(_store_stage.FeatureStoreWriteStage, "run", broken)
-    with pytest.raises(CinefeatError, match="disk full"):
-        run(repo)
-    monkeypatch.undo()
+    assert "disk full" in str(run_failing_in(repo, monkeypatch, FeatureStoreWriteStage, "run"))
     edit_crawl(repo / "raw/tmdb/popular_2024-03-01T06-00.jsonl", lambda p: p[0]["results"].pop())
     pipeline = Pipeline.from_file(repo / "pipeline.yaml", FeatureStore(repo))
     with pytest.raises(CinefeatError, match="cannot resume run .*popular_2024-03-01.* changed"):
@@ -104,15 +110,7 @@ def test_removed_ratings_after_a_failed_run(
     ratings = repo / "raw/ratings/early/ratings.csv"
     frame = pl.read_csv(ratings)
     frame.filter(pl.col("userId") != frame["userId"][0]).write_csv(ratings)
-    from cinefeat.pipeline import _feature_stage
-
-    def broken(*args: object, **kwargs: object) -> int:
-        raise RuntimeError("disk full")
-
-    monkeypatch.setattr(_feature_stage.FeatureExtractionStage, "_user_activity", broken)
-    with pytest.raises(CinefeatError):
-        run(repo)
-    monkeypatch.undo()
+    run_failing_in(repo, monkeypatch, FeatureExtractionStage, "_user_activity")
     store, record = run(repo)  # a plain rerun, after the raw rows were already replaced
     assert record.status == "succeeded"  # type: ignore[attr-defined]
     assert_store_matches(store, repo)

@@ -69,8 +69,8 @@ def test_a_run_record_round_trips(runs: PipelineRuns) -> None:
         OutputRecord("movie_stats", 3, "movie_stats__v3", 12, 100),
         OutputRecord("_quarantine", None, "_quarantine", None, 2),
     ]
-    runs.add_outputs(run.run_id, outputs[:1])
-    runs.add_outputs(run.run_id, outputs[1:])
+    runs.checkpoint_step(run.run_id, done, "p1", {}, outputs[:1])
+    runs.checkpoint_step(run.run_id, done, "_all", {}, outputs[1:])
     finished = runs.finish_run(run.run_id, "failed", error="boom\nat line 3")
 
     loaded = runs.get_run(run.run_id)
@@ -101,7 +101,7 @@ def test_changes_to_an_unknown_run_fail(runs: PipelineRuns) -> None:
     with pytest.raises(FeatureNotFoundError, match="'missing' is not in the registry"):
         runs.finish_run("missing", "succeeded")
     with pytest.raises(FeatureNotFoundError, match="'missing'"):
-        runs.checkpoint("missing", "ingest", "p1", {})
+        runs.checkpoint_step("missing", INGEST, "p1", {})
     run = start(runs)
     with pytest.raises(ValueError, match="status must be one of"):
         runs.finish_run(run.run_id, "done")  # type: ignore[arg-type]
@@ -186,16 +186,16 @@ def test_processed_inputs_upsert_and_delete(registry: Registry, runs: PipelineRu
 def test_checkpoints_are_idempotent(runs: PipelineRuns) -> None:
     run, other = start(runs), start(runs)
     assert runs.checkpoints(run.run_id) == {}
-    runs.checkpoint(run.run_id, "ingest", "tmdb@2024-01-01", {"rows": 3, "files": ["a.parquet"]})
-    runs.checkpoint(run.run_id, "ingest", "tmdb@2024-01-01", {"rows": 4, "files": ["b.parquet"]})
-    runs.checkpoint(run.run_id, "ingest", "tmdb@2024-01-02", {"rows": 5})
-    runs.checkpoint(other.run_id, "ingest", "tmdb@2024-01-01", {"rows": 9})
+    runs.checkpoint_step(run.run_id, INGEST, "tmdb@2024-01-01", {"rows": 3, "files": ["a.parquet"]})
+    runs.checkpoint_step(run.run_id, INGEST, "tmdb@2024-01-01", {"rows": 4, "files": ["b.parquet"]})
+    runs.checkpoint_step(run.run_id, INGEST, "tmdb@2024-01-02", {"rows": 5})
+    runs.checkpoint_step(other.run_id, INGEST, "tmdb@2024-01-01", {"rows": 9})
     assert runs.checkpoints(run.run_id) == {
         ("ingest", "tmdb@2024-01-01"): {"rows": 4, "files": ["b.parquet"]},
         ("ingest", "tmdb@2024-01-02"): {"rows": 5},
     }
     with pytest.raises(ValueError):  # NaN is not JSON
-        runs.checkpoint(run.run_id, "ingest", "p", {"x": float("nan")})
+        runs.checkpoint_step(run.run_id, INGEST, "p", {"x": float("nan")})
 
 
 def test_projects_are_isolated(tmp_path: Path) -> None:
@@ -203,7 +203,7 @@ def test_projects_are_isolated(tmp_path: Path) -> None:
     one, two = Registry(url, "one").pipeline_runs(), Registry(url, "two").pipeline_runs()
     run = start(one)
     one.mark_processed("movies", run.run_id, [FP_A])
-    one.checkpoint(run.run_id, "ingest", "p", {"rows": 1})
+    one.checkpoint_step(run.run_id, INGEST, "p", {"rows": 1})
     assert two.list_runs() == [] and two.latest_unfinished("movies") is None
     assert two.processed_inputs("movies") == {}
     assert two.checkpoints(run.run_id) == {}
@@ -223,7 +223,7 @@ def test_a_registry_from_before_pipelines_gains_the_tables(tmp_path: Path) -> No
     registry = Registry(url, "proj")  # as if opened by a newer cinefeat
     runs = registry.pipeline_runs()
     run = start(runs)
-    runs.checkpoint(run.run_id, "ingest", "p", {})
+    runs.checkpoint_step(run.run_id, INGEST, "p", {})
     runs.mark_processed("movies", run.run_id, [FP_A])
     assert runs.list_runs() == [run]
     registry.close()

@@ -34,6 +34,7 @@ __all__ = [
     "PipelineConfigError",
     "StageConfig",
     "load_pipeline_config",
+    "located_problems",
     "parse_pipeline_config",
 ]
 
@@ -235,6 +236,17 @@ def _describe(error: ErrorDetails) -> tuple[Loc, str]:
         return loc, error["msg"]
     shown = repr(value) if value is None or isinstance(value, str | int | float) else str(value)
     return loc, f"{error['msg']} (got {shown})"
+
+
+def located_problems(config: PipelineConfig, under: Loc, exc: ValidationError) -> list[str]:
+    """`file:line: feature_pipeline.<key>: problem` for each error of validating a part of the
+    config found at `under` (e.g. one stage's params) after the config itself was read."""
+    problems = []
+    for error in exc.errors():
+        loc, message = _describe(error)
+        where = (*under, *loc)
+        problems.append(f"{config.location(*where)}: {_dotted(where)}: {message}")
+    return problems
 
 
 def _yaml_problem(source: Path, exc: yaml.YAMLError) -> str:

@@ -27,10 +27,7 @@ from cinefeat.sources import rating_events, tmdb_movies
 from cinefeat.store import FeatureStore
 from cinefeat.transforms import (
     MOVIE_GROUPS,
-    movie_basic_features,
     movie_statistical_features,
-    movie_temporal_features,
-    movie_text_features,
     user_activity,
     user_activity_features,
 )
@@ -47,11 +44,8 @@ FEATURE_GROUPS: tuple[GroupName, ...] = (
     "movie_text",
     "user_activity",
 )
-_ROW_LOCAL = {
-    "movie_basic": movie_basic_features,
-    "movie_temporal": movie_temporal_features,
-    "movie_text": movie_text_features,
-}
+# Groups that read one row each (the others need whole snapshots or history).
+_ROW_LOCAL = {g: MOVIE_GROUPS[g][1] for g in ("movie_basic", "movie_temporal", "movie_text")}
 _TREND_DAYS = 7
 _VIEWS = {**MOVIE_GROUPS, "user_activity": (user_activity, None)}
 UTC_US = pl.Datetime("us", "UTC")

@@ -5,11 +5,9 @@ so features are always computed from what the store holds."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 
 import polars as pl
 
-from cinefeat.offline import write_quarantine
 from cinefeat.pipeline._partitions import Partition
 from cinefeat.pipeline._stage import PartitionOutput, Stage, StageContext, StageReport
 from cinefeat.registry import OutputRecord
@@ -20,10 +18,12 @@ from cinefeat.sources import (
     load_tmdb5000,
     rating_events,
     source_views,
+    tmdb_movie_rows,
     tmdb_movies,
 )
+from cinefeat.store import FeatureStore
 
-__all__ = ["CHANGED_MOVIES", "CHANGED_RATINGS", "DataValidationStage"]
+__all__ = ["CHANGED_MOVIES", "CHANGED_RATINGS", "DataValidationStage", "quarantine_output"]
 
 # Datasets this stage hands on: which snapshots changed, and which ratings (old and new rows of
 # every changed MovieLens partition), so later stages recompute only what they affect.
@@ -31,6 +31,12 @@ CHANGED_MOVIES = "changes:movies"
 CHANGED_RATINGS = "changes:ratings"
 _RATING_ID = ["user_id", "movie_id", "event_timestamp"]
 _RATING_IDS = "rating_ids"
+
+
+def quarantine_output(store: FeatureStore, records: pl.DataFrame | pl.LazyFrame) -> OutputRecord:
+    """Add quarantined records to the repo's quarantine table; the run record's output line."""
+    written = store.write_quarantine(records)
+    return OutputRecord("_quarantine", None, written.table, written.delta_version, written.rows)
 
 
 def _load(partition: Partition) -> LoadResult:
@@ -71,14 +77,7 @@ class DataValidationStage(Stage):
             report.outputs.append(self._replace_ratings(context, ratings_parts))
         quarantine = datasets.scan("quarantine")
         if quarantine is not None:
-            loaded_at = pl.lit(datetime.now(UTC)).cast(pl.Datetime("us", "UTC"))
-            rows = quarantine.with_columns(loaded_at.alias("loaded_at")).collect().to_arrow()
-            written = write_quarantine(store.offline_store.root, rows)
-            report.outputs.append(
-                OutputRecord(
-                    "_quarantine", None, written.table, written.delta_version, written.rows
-                )
-            )
+            report.outputs.append(quarantine_output(store, quarantine))
         return report
 
     def _replace_movies(self, context: StageContext, movies: pl.DataFrame) -> OutputRecord:
@@ -88,7 +87,7 @@ class DataValidationStage(Stage):
             {"snapshot_ts": stamps}, schema={"snapshot_ts": pl.Datetime("us", "UTC")}
         )
         context.datasets.put(CHANGED_MOVIES, stamps_frame)
-        rows = movies.with_columns(pl.col("release_date").cast(pl.Datetime("us", "UTC")))
+        rows = tmdb_movie_rows(movies)
         result = context.store.replace_offline(
             tmdb_movies.name,
             rows,

@@ -4,7 +4,7 @@ snapshot is a duplicate even across files); a MovieLens partition is one MovieLe
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -12,7 +12,7 @@ from pathlib import Path
 from cinefeat.errors import CinefeatError
 from cinefeat.sources._tmdb_files import SnapshotTime, find_files
 
-__all__ = ["LOADER_KINDS", "Partition", "discover_partitions", "partition_files"]
+__all__ = ["LOADER_KINDS", "Partition", "discover_partitions"]
 
 # What each loader kind yields.
 LOADER_KINDS = {"tmdb_json": "movies", "tmdb5000": "movies", "movielens": "ratings"}
@@ -118,8 +118,3 @@ def discover_partitions(
         repeated = sorted({k for k in keys if keys.count(k) > 1})
         raise CinefeatError(f"two partitions share the key(s) {repeated}")
     return partitions
-
-
-def partition_files(partitions: Iterable[Partition]) -> dict[tuple[str, str], Partition]:
-    """(input, file path) -> the partition holding that file."""
-    return {(p.input, str(f)): p for p in partitions for f in p.files}

@@ -6,11 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from pathlib import Path
 
 from cinefeat.errors import CinefeatError
 from cinefeat.pipeline._config import PipelineConfig, PipelineConfigError
-from cinefeat.pipeline._fingerprint import InputChanges, classify, fingerprint_file
+from cinefeat.pipeline._fingerprint import classify, fingerprint_file
 from cinefeat.pipeline._partitions import LOADER_KINDS, Partition, discover_partitions
 from cinefeat.pipeline._stage import Stage
 from cinefeat.registry import InputFingerprint, PipelineRuns, RunRecord
@@ -25,7 +24,6 @@ class PipelinePlan:
     pipeline: str
     process: tuple[tuple[Partition, str], ...]
     skipped: tuple[tuple[str, str], ...]  # (path, why)
-    changes: InputChanges
     stages: tuple[Stage, ...]
     resume_of: RunRecord | None = None
     # Fingerprints to record once the run succeeds (processed and refreshed files), and the
@@ -115,12 +113,15 @@ def make_plan(
     new_reason = "config changed" if stale else "new"
     why = {fp.key: new_reason for fp in changes.new}
     why |= {fp.key: "changed" for fp in changes.changed}
-    for partition in partitions:
-        if partition.snapshot_from == "file mtime":
-            # Its snapshot time is its mtime: a touch moves it to another snapshot.
-            for fp in changes.touched:
-                if fp.input == partition.input and Path(fp.path) in partition.files:
-                    why[fp.key] = "changed (its mtime is its snapshot time)"
+    # A file whose snapshot time is its mtime moves to another snapshot when merely touched.
+    mtime_stamped = {
+        (p.input, str(f)) for p in partitions if p.snapshot_from == "file mtime" for f in p.files
+    }
+    why |= {
+        fp.key: "changed (its mtime is its snapshot time)"
+        for fp in changes.touched
+        if fp.key in mtime_stamped
+    }
     previous = runs.latest_unfinished(config.name) if resume else None
     to_record = [fp for fp in changes.to_record if fp.key in why]
     if previous is not None:
@@ -143,7 +144,6 @@ def make_plan(
         config.name,
         tuple(process),
         tuple(skipped),
-        changes,
         tuple(stages),
         previous,
         tuple(to_record) + tuple(refresh),

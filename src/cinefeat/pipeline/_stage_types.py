@@ -8,7 +8,12 @@ from importlib.metadata import entry_points
 
 from pydantic import ValidationError
 
-from cinefeat.pipeline._config import PipelineConfig, PipelineConfigError, StageConfig
+from cinefeat.pipeline._config import (
+    PipelineConfig,
+    PipelineConfigError,
+    StageConfig,
+    located_problems,
+)
 from cinefeat.pipeline._feature_stage import FeatureExtractionStage
 from cinefeat.pipeline._ingest_stage import DataValidationStage
 from cinefeat.pipeline._stage import Stage
@@ -66,21 +71,9 @@ def _build(config: PipelineConfig, index: int, spec: StageConfig) -> Stage:
     try:
         params = cls.Params.model_validate(spec.params)
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            loc = ("stages", index, "params", *error["loc"])
-            dotted = ".".join(str(p) for p in error["loc"])
-            message = "unknown param" if error["type"] == "extra_forbidden" else error["msg"]
-            got = (
-                ""
-                if error["type"] in ("missing", "extra_forbidden")
-                else f" (got {error.get('input')!r})"
-            )
-            problems.append(
-                f"{config.location(*loc)}: feature_pipeline.stages[{index}].params.{dotted}: "
-                f"{message}{got}"
-            )
-        raise PipelineConfigError("\n".join(problems)) from None
+        raise PipelineConfigError(
+            located_problems(config, ("stages", index, "params"), exc)
+        ) from None
     return cls(spec.name, params)
 
 

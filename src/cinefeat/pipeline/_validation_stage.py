@@ -5,7 +5,6 @@ fails the run, or is kept with a warning, as `on_failure` says."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 import polars as pl
@@ -13,10 +12,9 @@ from pydantic import BaseModel, ConfigDict
 
 from cinefeat.definitions import FeatureView
 from cinefeat.errors import CinefeatError
-from cinefeat.offline import write_quarantine
 from cinefeat.pipeline._feature_stage import FEATURE_GROUPS, feature_dataset
+from cinefeat.pipeline._ingest_stage import quarantine_output
 from cinefeat.pipeline._stage import Stage, StageContext, StageReport
-from cinefeat.registry import OutputRecord
 from cinefeat.sources import QUARANTINE_SCHEMA
 
 __all__ = [
@@ -105,27 +103,18 @@ class FeatureValidationStage(Stage):
         if quarantined:
             rows = pl.concat(quarantined)
             report.rows_quarantined = rows.height
-            written = write_quarantine(context.store.offline_store.root, rows.to_arrow())
-            report.outputs.append(
-                OutputRecord(
-                    "_quarantine", None, written.table, written.delta_version, written.rows
-                )
-            )
+            report.outputs.append(quarantine_output(context.store, rows))
         return report
 
 
 def _as_quarantine(group: str, part: str, invalid: pl.DataFrame) -> pl.DataFrame:
     raw = invalid.drop("reason").select(pl.struct(pl.all()).struct.json_encode().alias("raw"))
-    return (
-        pl.DataFrame(
-            {
-                "kind": f"features:{group}",
-                "raw": raw["raw"],
-                "reason": invalid["reason"],
-                "source": f"pipeline partition {part}",
-                "snapshot_ts": invalid["event_timestamp"],
-            }
-        )
-        .cast(QUARANTINE_SCHEMA)
-        .with_columns(loaded_at=pl.lit(datetime.now(UTC)).cast(pl.Datetime("us", "UTC")))
-    )
+    return pl.DataFrame(
+        {
+            "kind": f"features:{group}",
+            "raw": raw["raw"],
+            "reason": invalid["reason"],
+            "source": f"pipeline partition {part}",
+            "snapshot_ts": invalid["event_timestamp"],
+        }
+    ).cast(QUARANTINE_SCHEMA)

@@ -11,7 +11,7 @@ from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, delete, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Select, bindparam, delete, insert, select, update
 
 from cinefeat.errors import FeatureNotFoundError
 from cinefeat.registry import _tables as t
@@ -137,11 +137,6 @@ class PipelineRuns:
 
         return self._modify(run_id, change)
 
-    def add_outputs(self, run_id: str, outputs: Iterable[OutputRecord]) -> RunRecord:
-        """Append to the tables the run wrote."""
-        new = tuple(outputs)
-        return self._modify(run_id, lambda run: replace(run, outputs=run.outputs + new))
-
     def finish_run(self, run_id: str, status: FinalStatus, error: str | None = None) -> RunRecord:
         if status not in FINAL_STATUSES:
             raise ValueError(
@@ -161,7 +156,14 @@ class PipelineRuns:
 
         return self._modify(run_id, reopen)
 
-    def _modify(self, run_id: str, change: Callable[[RunRecord], RunRecord]) -> RunRecord:
+    def _modify(
+        self,
+        run_id: str,
+        change: Callable[[RunRecord], RunRecord],
+        also: Callable[[Connection], None] | None = None,
+    ) -> RunRecord:
+        """Apply `change` to the run's record (its row locked), and `also` in the same
+        transaction."""
         with self._writer.begin() as conn:
             mine = _RUNS.c.run_id == run_id
             row = conn.execute(self._runs(mine).with_for_update()).first()
@@ -180,6 +182,8 @@ class PipelineRuns:
                     ),
                 )
             )
+            if also is not None:
+                also(conn)
         return run
 
     def get_run(self, run_id: str) -> RunRecord:
@@ -294,23 +298,6 @@ class PipelineRuns:
 
     # -- checkpoints ----------------------------------------------------------------------
 
-    def checkpoint(self, run_id: str, stage: str, partition: str, output: dict[str, Any]) -> None:
-        """Record what `stage` produced for `partition` (recording it again replaces it)."""
-        checkpoints = t.pipeline_checkpoints
-        key = {"project": self.project, "run_id": run_id, "stage": stage, "partition": partition}
-        text = _dump(output)
-        with self._writer.begin() as conn:
-            known = select(_RUNS.c.run_id).where(
-                _RUNS.c.project == self.project, _RUNS.c.run_id == run_id
-            )
-            if conn.execute(known).first() is None:
-                raise self._not_found(run_id)
-            # Delete, then insert (one transaction): a portable upsert.
-            conn.execute(
-                delete(checkpoints).where(*(checkpoints.c[k] == v for k, v in key.items()))
-            )
-            conn.execute(insert(checkpoints).values(**key, output=text, created_at=_now()))
-
     def checkpoint_step(
         self,
         run_id: str,
@@ -329,27 +316,22 @@ class PipelineRuns:
             "stage": stage.name,
             "partition": partition,
         }
-        with self._writer.begin() as conn:
-            mine = _RUNS.c.run_id == run_id
-            row = conn.execute(self._runs(mine).with_for_update()).first()
-            if row is None:
-                raise self._not_found(run_id)
-            run = _run_from_row(row)
+        text = _dump(output)
+
+        def record_stage(run: RunRecord) -> RunRecord:
             stages = tuple(stage if s.name == stage.name else s for s in run.stages)
             if stage.name not in {s.name for s in run.stages}:
                 stages += (stage,)
-            run = replace(run, stages=stages, outputs=run.outputs + tuple(outputs))
-            details = record_json(run.inputs, run.skipped, run.stages, run.outputs, run.options)
-            conn.execute(
-                update(_RUNS)
-                .where(_RUNS.c.project == self.project, mine)
-                .values(record=_dump(details))
-            )
+            return replace(run, stages=stages, outputs=run.outputs + tuple(outputs))
+
+        def write_checkpoint(conn: Connection) -> None:
+            # Delete, then insert (one transaction): a portable upsert.
             conn.execute(
                 delete(checkpoints).where(*(checkpoints.c[k] == v for k, v in key.items()))
             )
-            conn.execute(insert(checkpoints).values(**key, output=_dump(output), created_at=_now()))
-        return run
+            conn.execute(insert(checkpoints).values(**key, output=text, created_at=_now()))
+
+        return self._modify(run_id, record_stage, write_checkpoint)
 
     def checkpoints(self, run_id: str) -> dict[tuple[str, str], dict[str, Any]]:
         """What each (stage, partition) of the run produced, as recorded by `checkpoint`."""

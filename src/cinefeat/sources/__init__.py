@@ -18,6 +18,7 @@ from cinefeat.sources._views import (
     USER,
     rating_events,
     source_views,
+    tmdb_movie_rows,
     tmdb_movies,
 )
 from cinefeat.sources.synthetic import SyntheticConfig, generate_rating_events
@@ -40,5 +41,6 @@ __all__ = [
     "rating_events",
     "snapshot_time",
     "source_views",
+    "tmdb_movie_rows",
     "tmdb_movies",
 ]

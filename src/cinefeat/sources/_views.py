@@ -7,6 +7,8 @@ ratings to `rating_events`; feature groups are computed from these.
 
 from __future__ import annotations
 
+import polars as pl
+
 from cinefeat.definitions import Entity, FeatureView, Field, RequestSource
 from cinefeat.types import Array, Bool, Float64, Int64, String, UnixTimestamp
 
@@ -16,6 +18,7 @@ __all__ = [
     "USER",
     "rating_events",
     "source_views",
+    "tmdb_movie_rows",
     "tmdb_movies",
 ]
 
@@ -69,3 +72,9 @@ rating_events = FeatureView(
 
 def source_views() -> list[FeatureView]:
     return [tmdb_movies, rating_events]
+
+
+def tmdb_movie_rows(movies: pl.DataFrame) -> pl.DataFrame:
+    """Canonical movies (MOVIES_SCHEMA) as rows of `tmdb_movies`."""
+    # Feature views have no date type: a release date is midnight UTC of that day.
+    return movies.with_columns(pl.col("release_date").cast(pl.Datetime("us", "UTC")))

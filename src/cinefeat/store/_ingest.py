@@ -10,12 +10,18 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from cinefeat.offline import WriteResult, write_quarantine
-from cinefeat.sources import LoadResult, rating_events, source_views, tmdb_movies
+from cinefeat.sources import (
+    LoadResult,
+    rating_events,
+    source_views,
+    tmdb_movie_rows,
+    tmdb_movies,
+)
 
 if TYPE_CHECKING:
     from cinefeat.store._store import FeatureStore
 
-__all__ = ["IngestReport", "ingest_load"]
+__all__ = ["IngestReport", "add_to_quarantine", "ingest_load"]
 
 
 @dataclass(frozen=True)
@@ -25,11 +31,16 @@ class IngestReport:
     quarantine: WriteResult
 
 
+def add_to_quarantine(store: FeatureStore, records: pl.DataFrame | pl.LazyFrame) -> WriteResult:
+    """Write quarantined records (QUARANTINE_SCHEMA) to the repo's quarantine table, stamped
+    with the time they were loaded; records already there are not added again."""
+    loaded_at = pl.lit(datetime.now(UTC)).cast(pl.Datetime("us", "UTC")).alias("loaded_at")
+    rows = records.lazy().with_columns(loaded_at).collect().to_arrow()
+    return write_quarantine(store.offline_store.root, rows)
+
+
 def _as_view_rows(result: LoadResult) -> pl.DataFrame:
-    if result.kind == "movies":
-        # Feature views have no date type: a release date is midnight UTC of that day.
-        return result.accepted.with_columns(pl.col("release_date").cast(pl.Datetime("us", "UTC")))
-    return result.accepted
+    return tmdb_movie_rows(result.accepted) if result.kind == "movies" else result.accepted
 
 
 def ingest_load(store: FeatureStore, result: LoadResult) -> IngestReport:
@@ -41,6 +52,4 @@ def ingest_load(store: FeatureStore, result: LoadResult) -> IngestReport:
     view = tmdb_movies if result.kind == "movies" else rating_events
     # Loading the same files again (a rerun, an overlapping crawl) must not store rows twice.
     written = store.write_offline(view.name, _as_view_rows(result), skip_existing=True)
-    loaded_at = pl.lit(datetime.now(UTC)).cast(pl.Datetime("us", "UTC")).alias("loaded_at")
-    quarantine = result.quarantined.with_columns(loaded_at).to_arrow()
-    return IngestReport(result, written, write_quarantine(store.offline_store.root, quarantine))
+    return IngestReport(result, written, add_to_quarantine(store, result.quarantined))

@@ -343,6 +343,14 @@ class FeatureStore:
         """Every quarantined record of every load (a pyarrow Table, or None before any)."""
         return read_quarantine(self.offline_store.root)
 
+    def write_quarantine(self, records: Any) -> WriteResult:
+        """Add quarantined records (a Polars frame in QUARANTINE_SCHEMA: kind, raw, reason,
+        source, snapshot_ts) to the quarantine table, stamped with the time they were loaded;
+        records already there are not added again (`rows` counts the new ones)."""
+        from cinefeat.store._ingest import add_to_quarantine
+
+        return add_to_quarantine(self, records)
+
     def get_cache_stats(self) -> dict[str, Any]:
         """hits, misses, hit_rate, evictions and size of the online read cache."""
         if self.cache is None:

@@ -19,6 +19,7 @@ from deltalake.exceptions import TableNotFoundError
 
 from cinefeat.definitions import FeatureView
 from cinefeat.errors import CinefeatError, FeatureNotFoundError
+from cinefeat.offline._append import append_files
 from cinefeat.offline._conform import conform_to_view, storage_schema
 from cinefeat.offline._replace import ReplaceResult, SliceSelector, check_unique_identities, plan
 
@@ -55,12 +56,18 @@ class TableSnapshot:
 class DeltaOfflineStore:
     """Delta tables under `root`. Handles to each table's latest version are kept and brought
     up to date incrementally (reading only new log entries), which makes frequent small writes
-    and reads cheap; the lock keeps one thread's version and file list consistent."""
+    and reads cheap. A lock per table keeps one thread's version and file list consistent;
+    threads writing different tables do not wait for each other."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self._latest: dict[str, DeltaTable] = {}
-        self._lock = threading.RLock()
+        self._locks: dict[str, threading.RLock] = {}
+        self._locks_guard = threading.Lock()
+
+    def _lock(self, view: FeatureView) -> threading.RLock:
+        with self._locks_guard:
+            return self._locks.setdefault(view.table_name, threading.RLock())
 
     def table_path(self, view: FeatureView) -> Path:
         return self.root / view.table_name
@@ -79,7 +86,7 @@ class DeltaOfflineStore:
         """Append rows already checked by `conform_to_view` (push checks once for both stores).
         `delta_version` of the result is the table's version right after the commit."""
         _require_managed(view)
-        with self._lock:
+        with self._lock(view):
             return self._write_locked(view, conformed, skip_existing)
 
     def _write_locked(
@@ -96,14 +103,16 @@ class DeltaOfflineStore:
         }
         if skip_existing and existing is not None:
             return self._insert_new_rows(view, existing, conformed, bool(evolve))
-        write_deltalake(
-            existing if existing is not None else str(path),
-            conformed,
-            mode="append",
-            schema_mode="merge" if evolve else None,
-            name=view.table_name,
-            description=view.description or None,
-        )
+        if existing is not None and evolve:  # delta-rs' writer widens the schema in one commit
+            write_deltalake(existing, conformed, mode="append", schema_mode="merge")
+        else:
+            append_files(
+                path,
+                existing,
+                conformed,
+                name=view.table_name,
+                description=view.description or None,
+            )
         return WriteResult(
             view.name, view.table_name, conformed.num_rows, _version(self._open(view))
         )
@@ -120,7 +129,7 @@ class DeltaOfflineStore:
         check_unique_identities(view, conformed)
         # No write may land between the read of the stored identities and the commit: not
         # from this process (the lock), nor from another one (an flock on the table).
-        with self._lock, _table_lock(self.root, view.table_name):
+        with self._lock(view), _table_lock(self.root, view.table_name):
             existing = self._open(view)
             replacement = plan(view, existing, conformed, in_slice)
             if existing is None or replacement.append_only:
@@ -184,11 +193,11 @@ class DeltaOfflineStore:
             raise
 
     def current_version(self, view: FeatureView) -> int | None:
-        with self._lock:
+        with self._lock(view):
             return _version(self._open(view))
 
     def snapshot(self, view: FeatureView, version: int | None = None) -> TableSnapshot:
-        with self._lock:
+        with self._lock(view):
             table = self._open(view, version)
             if table is None:
                 return TableSnapshot(view.table_name, None, (), ())
@@ -198,7 +207,7 @@ class DeltaOfflineStore:
 
     def read(self, view: FeatureView, version: int | None = None) -> pa.Table:
         """The whole table (at a Delta version), in the view's storage schema."""
-        with self._lock:
+        with self._lock(view):
             table = self._open(view, version)
             if table is None:
                 return storage_schema(view).empty_table()

@@ -4,13 +4,15 @@ unchanged or gone since the files were last processed."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from cinefeat.registry._run_records import InputFingerprint
 
-__all__ = ["InputChanges", "classify", "fingerprint_file", "sha256_file"]
+__all__ = ["InputChanges", "classify", "fingerprint_file", "fingerprint_files", "sha256_file"]
 
 _BLOCK = 1 << 20  # 1 MiB: large enough for throughput, small enough to stream any file size
 
@@ -54,6 +56,22 @@ def fingerprint_file(input: str, path: Path, previous: InputFingerprint | None) 
         mtime_ns=stat.st_mtime_ns,
         sha256=sha256_file(path),
     )
+
+
+def fingerprint_files(
+    files: Sequence[Key], processed: Mapping[Key, InputFingerprint]
+) -> dict[Key, InputFingerprint]:
+    """Fingerprint each (input, path) of `files`, reusing `processed` ones as
+    `fingerprint_file` does. Files are hashed on threads (hashlib releases the GIL), which
+    keeps a first run over many files from waiting on one core."""
+
+    def one(key: Key) -> InputFingerprint:
+        return fingerprint_file(key[0], Path(key[1]), processed.get(key))
+
+    if len(files) < 2:
+        return {key: one(key) for key in files}
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1, len(files))) as pool:
+        return dict(zip(files, pool.map(one, files), strict=True))
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from cinefeat.errors import CinefeatError
 from cinefeat.pipeline._config import PipelineConfig, PipelineConfigError
-from cinefeat.pipeline._fingerprint import classify, fingerprint_file
+from cinefeat.pipeline._fingerprint import classify, fingerprint_files
 from cinefeat.pipeline._partitions import LOADER_KINDS, Partition, discover_partitions
 from cinefeat.pipeline._stage import Stage
 from cinefeat.registry import InputFingerprint, PipelineRuns, RunRecord
@@ -100,11 +100,7 @@ def make_plan(
         raise PipelineConfigError(missing)
     partitions = discover_partitions(inputs)
     processed = runs.processed_inputs(config.name)
-    current = {
-        (p.input, str(f)): fingerprint_file(p.input, f, processed.get((p.input, str(f))))
-        for p in partitions
-        for f in p.files
-    }
+    current = fingerprint_files([(p.input, str(f)) for p in partitions for f in p.files], processed)
     last = runs.latest_clean(config.name)
     stale = last is not None and last.options.get("content_hash") != config.content_hash
     # Results made under other inputs, stages or params are stale: everything is new again.

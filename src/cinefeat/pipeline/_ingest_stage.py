@@ -4,6 +4,7 @@ so features are always computed from what the store holds."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 
 import polars as pl
@@ -12,10 +13,14 @@ from cinefeat.pipeline._partitions import Partition
 from cinefeat.pipeline._stage import PartitionOutput, Stage, StageContext, StageReport
 from cinefeat.registry import OutputRecord
 from cinefeat.sources import (
+    MOVIES_SCHEMA,
+    QUARANTINE_SCHEMA,
     LoadResult,
+    SnapshotTime,
     load_movielens,
     load_tmdb,
     load_tmdb5000,
+    load_tmdb_lines,
     rating_events,
     source_views,
     tmdb_movie_rows,
@@ -31,6 +36,7 @@ CHANGED_MOVIES = "changes:movies"
 CHANGED_RATINGS = "changes:ratings"
 _RATING_ID = ["user_id", "movie_id", "event_timestamp"]
 _RATING_IDS = "rating_ids"
+_CHUNK_DUPLICATES = "_duplicates_across_chunks"  # the quarantine part of those duplicates
 
 
 def quarantine_output(store: FeatureStore, records: pl.DataFrame | pl.LazyFrame) -> OutputRecord:
@@ -40,11 +46,86 @@ def quarantine_output(store: FeatureStore, records: pl.DataFrame | pl.LazyFrame)
 
 
 def _load(partition: Partition) -> LoadResult:
+    if partition.byte_range is not None:
+        assert partition.snapshot_ts is not None  # crawl partitions always have one
+        start, end = partition.byte_range
+        when = SnapshotTime(partition.snapshot_ts, "caller")
+        return load_tmdb_lines(partition.files[0], start, end, when)
     if partition.loader == "tmdb_json":
         return load_tmdb(list(partition.files), partition.snapshot_ts)
     if partition.loader == "tmdb5000":
         return load_tmdb5000(partition.files[0], partition.snapshot_ts)
     return load_movielens(partition.load_path)
+
+
+def _quarantine_duplicates_across_chunks(context: StageContext) -> int:
+    """Partitions of one snapshot (chunks of a big file, and its other files) were each
+    deduplicated on their own. Keep each movie once per snapshot across them, as `load_tmdb`
+    keeps it within one load (most votes, then the first read), and quarantine the rest:
+    their rows leave their partitions' `movies` parts. Returns how many were quarantined.
+    Rerunning it (a resumed run) finds nothing more, and writes the same quarantine part."""
+    parts = [p for p in context.partitions if p.kind == "movies"]
+    per_snapshot = Counter(p.snapshot_ts for p in parts)
+    split = [p for p in parts if per_snapshot[p.snapshot_ts] > 1]
+    frames = []
+    for order, partition in enumerate(split):
+        frame = context.datasets.get("movies", partition.key)
+        if frame is not None:
+            frames.append(
+                frame.with_columns(
+                    __part=pl.lit(order),
+                    __row=pl.int_range(pl.len()),
+                    __source=pl.lit(str(partition.files[0])),
+                )
+            )
+    if not frames:
+        return 0
+    movie = ["snapshot_ts", "movie_id"]
+    ranked = (
+        pl.concat(frames)
+        .sort(["vote_count", "__part", "__row"], descending=[True, False, False], nulls_last=True)
+        .with_columns(
+            __rank=pl.int_range(pl.len()).over(movie),
+            __kept=pl.col("__source").first().over(movie),
+        )
+    )
+    losers = ranked.filter(pl.col("__rank") > 0)
+    if losers.is_empty():
+        return 0
+    reason = pl.format(
+        "duplicate: movie_id {} appears again in snapshot {}; kept the record with the most "
+        "votes (from {})",
+        pl.col("movie_id"),
+        pl.col("snapshot_ts").dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        pl.col("__kept"),
+    )
+    quarantined = losers.select(
+        kind=pl.lit("movies"),
+        raw=pl.struct(MOVIES_SCHEMA.names()).struct.json_encode(),  # the record as read
+        reason=reason,
+        source=pl.col("__source"),
+        snapshot_ts=pl.col("snapshot_ts"),
+    )
+    quarantined = quarantined.cast(pl.Schema(QUARANTINE_SCHEMA))
+    # The quarantine part first, adding to what an attempt killed midway kept there (it may
+    # have rewritten some parts already): no duplicate is lost, none is counted twice.
+    if (earlier := context.datasets.get("quarantine", _CHUNK_DUPLICATES)) is not None:
+        quarantined = pl.concat([earlier, quarantined]).unique(maintain_order=True)
+    context.datasets.put("quarantine", quarantined, _CHUNK_DUPLICATES)
+    gone = losers.select("__part", "__row")
+    for order in gone.get_column("__part").unique().sort():
+        partition = split[order]
+        frame = context.datasets.get("movies", partition.key)
+        assert frame is not None
+        mine = gone.filter(pl.col("__part") == order).select("__row")
+        kept = (
+            frame.with_columns(__row=pl.int_range(pl.len()))
+            .join(mine, on="__row", how="anti")
+            .drop("__row")
+        )
+        meta = context.datasets.meta("movies", partition.key)
+        context.datasets.put("movies", kept, partition.key, meta)
+    return losers.height
 
 
 class DataValidationStage(Stage):
@@ -69,6 +150,14 @@ class DataValidationStage(Stage):
         if missing := [v for v in source_views() if v.name not in names]:
             store.apply(missing)
         report = StageReport()
+        if duplicates := _quarantine_duplicates_across_chunks(context):
+            # Counted as written by their partitions, they are quarantined after all.
+            report.rows_written -= duplicates
+            report.rows_quarantined += duplicates
+            report.messages.append(
+                f"{duplicates:,} movie(s) given twice in one snapshot, in different chunks: "
+                "quarantined as duplicates"
+            )
         movies = datasets.scan("movies")
         if movies is not None:
             report.outputs.append(self._replace_movies(context, movies.collect()))

@@ -5,14 +5,15 @@ snapshot is a duplicate even across files); a MovieLens partition is one MovieLe
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
 from cinefeat.errors import CinefeatError
-from cinefeat.sources._tmdb_files import SnapshotTime, find_files
+from cinefeat.sources._line_ranges import line_ranges
+from cinefeat.sources._tmdb_files import SnapshotTime, find_files, is_json_lines
 
-__all__ = ["LOADER_KINDS", "Partition", "discover_partitions"]
+__all__ = ["LOADER_KINDS", "Partition", "discover_partitions", "split_large_files"]
 
 # What each loader kind yields.
 LOADER_KINDS = {"tmdb_json": "movies", "tmdb5000": "movies", "movielens": "ratings"}
@@ -33,6 +34,8 @@ class Partition:
     # Snapshots whose stored rows this partition's rows replace besides its own: a file whose
     # snapshot time is its mtime moves to another snapshot when it is edited.
     replaces: tuple[datetime, ...] = ()
+    # A chunk of a big JSON Lines file: the lines of files[0] that begin in these bytes.
+    byte_range: tuple[int, int] | None = None
 
     @property
     def kind(self) -> str:
@@ -118,3 +121,36 @@ def discover_partitions(
         repeated = sorted({k for k in keys if keys.count(k) > 1})
         raise CinefeatError(f"two partitions share the key(s) {repeated}")
     return partitions
+
+
+def split_large_files(partition: Partition, chunk_rows: int, root: Path) -> list[Partition]:
+    """A TMDB crawl partition with a JSON Lines file of more than about `chunk_rows` lines, as
+    one partition per file and the big files as one per line range (keys name the file, under
+    the input path `root`, and the range); any other partition as it is."""
+    if partition.loader != "tmdb_json":
+        return [partition]
+    # A file of no more bytes than chunk_rows cannot hold more lines: no need to sample it.
+    ranges = {
+        file: line_ranges(file, chunk_rows)
+        for file in partition.files
+        if is_json_lines(file) and file.stat().st_size > chunk_rows
+    }
+    if all(len(found) <= 1 for found in ranges.values()):
+        return [partition]
+    chunks = []
+    for file in partition.files:
+        name = file.relative_to(root).as_posix() if root.is_dir() else file.name
+        found = ranges.get(file, [])
+        if len(found) <= 1:
+            chunks.append(replace(partition, key=f"{partition.key}#{name}", files=(file,)))
+            continue
+        chunks += [
+            replace(
+                partition,
+                key=f"{partition.key}#{name}:{number}/{len(found)}",
+                files=(file,),
+                byte_range=byte_range,
+            )
+            for number, byte_range in enumerate(found, start=1)
+        ]
+    return chunks

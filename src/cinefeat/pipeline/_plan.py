@@ -10,7 +10,12 @@ from datetime import UTC, datetime
 from cinefeat.errors import CinefeatError
 from cinefeat.pipeline._config import PipelineConfig, PipelineConfigError
 from cinefeat.pipeline._fingerprint import classify, fingerprint_files
-from cinefeat.pipeline._partitions import LOADER_KINDS, Partition, discover_partitions
+from cinefeat.pipeline._partitions import (
+    LOADER_KINDS,
+    Partition,
+    discover_partitions,
+    split_large_files,
+)
 from cinefeat.pipeline._stage import Stage
 from cinefeat.registry import InputFingerprint, PipelineRuns, RunRecord
 
@@ -85,7 +90,8 @@ def _with_old_snapshots(
 def make_plan(
     config: PipelineConfig, runs: PipelineRuns, stages: Sequence[Stage], resume: bool
 ) -> PipelinePlan:
-    """What a run would process and skip, and why (no data is read, only fingerprints)."""
+    """What a run would process and skip, and why. No data is parsed: files are fingerprinted,
+    and big JSON Lines files to process are split into chunks (their first MiB is sampled)."""
     inputs = {
         name: (spec.loader, config.input_path(name), spec.snapshot_ts)
         for name, spec in config.inputs.items()
@@ -125,12 +131,22 @@ def make_plan(
         why = {fp.key: "resumed" for fp in previous.inputs}
         to_record = list(previous.inputs)
     waiting = {fp.key for fp in changes.to_process} if previous is not None else set()
+    # A resumed run splits big files as it did when it started (its checkpoints name chunks).
+    chunk_rows = int(
+        previous.options.get("chunk_rows", config.execution.chunk_rows)
+        if previous is not None
+        else config.execution.chunk_rows
+    )
     process, skipped = [], []
     for partition in partitions:
         keys = [(partition.input, str(f)) for f in partition.files]
         reasons = sorted({why[k] for k in keys if k in why})
         if reasons:
-            process.append((_with_old_snapshots(partition, processed), "/".join(reasons)))
+            whole = _with_old_snapshots(partition, processed)
+            root = config.input_path(partition.input)
+            process += [
+                (chunk, "/".join(reasons)) for chunk in split_large_files(whole, chunk_rows, root)
+            ]
         else:
             note = "new or changed: for the next run" if waiting & set(keys) else "unchanged"
             skipped += [(str(f), note) for f in partition.files]

@@ -89,6 +89,7 @@ class Pipeline:
             "resume": resume,
             "workers": self.config.execution.workers,
             "mode": self.config.execution.mode,
+            "chunk_rows": self.config.execution.chunk_rows,
             "content_hash": self.config.content_hash,
         }
         if not plan.has_work:

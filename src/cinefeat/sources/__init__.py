@@ -10,7 +10,7 @@ from cinefeat.sources._schema import (
     TMDB_GENRES,
     LoadResult,
 )
-from cinefeat.sources._tmdb import load_tmdb, snapshot_time
+from cinefeat.sources._tmdb import SnapshotTime, load_tmdb, load_tmdb_lines, snapshot_time
 from cinefeat.sources._tmdb5000 import load_tmdb5000
 from cinefeat.sources._views import (
     MOVIE,
@@ -33,11 +33,13 @@ __all__ = [
     "TMDB_GENRE_SLUGS",
     "USER",
     "LoadResult",
+    "SnapshotTime",
     "SyntheticConfig",
     "generate_rating_events",
     "load_movielens",
     "load_tmdb",
     "load_tmdb5000",
+    "load_tmdb_lines",
     "rating_events",
     "snapshot_time",
     "source_views",

@@ -19,17 +19,19 @@ import duckdb
 import polars as pl
 
 from cinefeat.duck import connect
+from cinefeat.sources._line_ranges import line_number_at, read_line_range
 from cinefeat.sources._schema import MOVIES_SCHEMA, QUARANTINE_SCHEMA, LoadResult
 from cinefeat.sources._tmdb_files import (
     SnapshotTime,
     all_documents,
     files_table,
     find_files,
+    line_documents,
     readable_documents,
 )
 from cinefeat.sources._tmdb_sql import NORMALISATIONS, records_sql, validated_sql
 
-__all__ = ["SnapshotTime", "finish_load", "load_tmdb", "snapshot_time"]
+__all__ = ["SnapshotTime", "finish_load", "load_tmdb", "load_tmdb_lines", "snapshot_time"]
 
 
 def snapshot_time(path: Path, given: datetime | None = None) -> SnapshotTime:
@@ -172,4 +174,29 @@ def load_tmdb(
             for table in found.registered:
                 connection.unregister(table)
     finally:
+        connection.close()
+
+
+def load_tmdb_lines(path: str | Path, start: int, end: int, when: SnapshotTime) -> LoadResult:
+    """Load the lines of a JSON Lines file that begin in bytes [start, end) (see
+    `line_ranges`), as `load_tmdb` loads a whole file: bad lines are quarantined by their line
+    number in the file. Duplicates are found within these lines only."""
+    path = Path(path)
+    offset, data = read_line_range(path, start, end)
+    connection = connect()
+    table = None
+    try:
+        table, good, rejected, message = line_documents(
+            connection, path, data, when, lambda: line_number_at(path, offset)
+        )
+        return finish_load(
+            connection,
+            records_sql(f"({good})"),
+            files_table([(path, when)]),
+            unreadable=rejected,
+            errors=[message] if message else [],
+        )
+    finally:
+        if table is not None:
+            connection.unregister(table)
         connection.close()

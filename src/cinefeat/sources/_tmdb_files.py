@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import polars as pl
 import pyarrow as pa
 
 from cinefeat.errors import CinefeatError
+from cinefeat.sources._line_ranges import lines_array
 from cinefeat.sources._schema import MOVIES_SCHEMA, QUARANTINE_SCHEMA
 from cinefeat.sqltext import sql_string
 from cinefeat.timeutil import as_utc
@@ -28,6 +31,8 @@ __all__ = [
     "all_documents",
     "files_table",
     "find_files",
+    "is_json_lines",
+    "line_documents",
     "literal_path",
     "readable_documents",
 ]
@@ -109,7 +114,7 @@ def _scan(paths: list[Path], lines: bool) -> str:
     )
 
 
-def _is_lines(path: Path) -> bool:
+def is_json_lines(path: Path) -> bool:
     return path.suffix.lower() in _LINES_SUFFIXES
 
 
@@ -117,8 +122,8 @@ def all_documents(files: list[tuple[Path, SnapshotTime]]) -> str:
     """The documents of all `files` (a relation with `doc` and `filename`), one scan per format
     so DuckDB reads the files in parallel. Fails if any file cannot be parsed: then
     `readable_documents` finds out what can be read."""
-    lines = [p for p, _ in files if _is_lines(p)]
-    documents = [p for p, _ in files if not _is_lines(p)]
+    lines = [p for p, _ in files if is_json_lines(p)]
+    documents = [p for p, _ in files if not is_json_lines(p)]
     scans = [_scan(chosen, flag) for chosen, flag in ((lines, True), (documents, False)) if chosen]
     scans = scans or ["SELECT NULL::JSON AS doc, NULL::VARCHAR AS filename WHERE false"]
     return "(" + " UNION ALL ".join(scans) + ")"
@@ -149,17 +154,22 @@ def _rejected(path: Path, raw: list[str], reasons: list[str], when: SnapshotTime
     )
 
 
-def _salvage_lines(
-    connection: duckdb.DuckDBPyConnection, path: Path, when: SnapshotTime
-) -> tuple[str, str, pl.DataFrame, str]:
-    """A JSON Lines file with bad lines: registers its lines as a table and returns that table,
-    the relation of its good lines, the bad lines as quarantine rows (by line number) and a
-    message."""
-    lines = path.read_bytes().split(b"\n")
+def line_documents(
+    connection: duckdb.DuckDBPyConnection,
+    path: Path,
+    data: bytes,
+    when: SnapshotTime,
+    first_line: Callable[[], int] = lambda: 1,
+) -> tuple[str, str, pl.DataFrame, str | None]:
+    """JSON Lines `data` (lines of `path`, the first of them line `first_line()`, asked only
+    when a line is bad): registers its lines as a table and returns that table, the relation
+    of its good lines, the bad lines as quarantine rows (by line number) and a message (None
+    when every line is good)."""
     table = f"cf_lines_{uuid.uuid4().hex}"
-    numbers = pa.array(range(1, len(lines) + 1), pa.int64())
-    connection.register(table, pa.table({"line": numbers, "raw": pa.array(lines, pa.binary())}))
-    blank = "' ' || chr(9) || chr(13)"
+    lines = lines_array(data)
+    numbers = pa.array(np.arange(len(lines), dtype=np.int64))
+    connection.register(table, pa.table({"line": numbers, "raw": lines}))
+    blank = "' ' || chr(9) || chr(10) || chr(13)"
     checked = (
         f"(SELECT line, raw, text FROM (SELECT line, raw, TRY(decode(raw)) AS text FROM {table}) "
         f"WHERE text IS NULL OR length(trim(text, {blank})) > 0)"
@@ -168,17 +178,21 @@ def _salvage_lines(
         f"SELECT line, raw, text IS NULL FROM {checked} "
         "WHERE text IS NULL OR NOT json_valid(text) ORDER BY line"
     ).fetchall()
-    preview = [raw[:_PREVIEW_BYTES].decode("utf-8", errors="replace") for _, raw, _ in bad]
-    reasons = [
-        f"unreadable line: line {line} is {'not UTF-8' if not_utf8 else 'not valid JSON'}"
-        for line, _, not_utf8 in bad
-    ]
     good = (
         f"SELECT text::JSON AS doc, {sql_string(str(path))} AS filename FROM {checked} "
         "WHERE text IS NOT NULL AND json_valid(text)"
     )
-    first = f", the first is line {bad[0][0]}" if bad else ""
-    message = f"{path}: {len(bad)} unreadable line(s){first}"
+    if not bad:
+        return table, good, _rejected(path, [], [], when), None
+    first = first_line()
+    preview = [
+        raw[:_PREVIEW_BYTES].rstrip(b"\n").decode("utf-8", errors="replace") for _, raw, _ in bad
+    ]
+    reasons = [
+        f"unreadable line: line {first + index} is {'not UTF-8' if not_utf8 else 'not valid JSON'}"
+        for index, _, not_utf8 in bad
+    ]
+    message = f"{path}: {len(bad)} unreadable line(s), the first is line {first + bad[0][0]}"
     return table, good, _rejected(path, preview, reasons, when), message
 
 
@@ -191,10 +205,15 @@ def readable_documents(
     found = JsonDocuments("", pl.DataFrame(schema=QUARANTINE_SCHEMA))
     for path, when in files:
         try:
-            connection.sql(f"SELECT count(*) FROM ({_scan([path], _is_lines(path))})").fetchall()
+            connection.sql(
+                f"SELECT count(*) FROM ({_scan([path], is_json_lines(path))})"
+            ).fetchall()
         except duckdb.Error as exc:
-            if _is_lines(path):
-                table, good, rejected, message = _salvage_lines(connection, path, when)
+            if is_json_lines(path):
+                table, good, rejected, lines_message = line_documents(
+                    connection, path, path.read_bytes(), when
+                )
+                message = lines_message or f"{path}: {str(exc).splitlines()[0]}"
                 found.registered.append(table)
                 salvaged.append(good)
             else:

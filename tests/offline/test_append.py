@@ -1,5 +1,7 @@
 """Appends as pyarrow-written Parquet files committed as Delta add actions: one commit, exact
-file statistics (never narrower than the data), and a table delta-rs reads like its own."""
+file statistics (never narrower than the data), and a table delta-rs reads like its own; and
+files staged ahead (by pipeline workers), committed with a replacement or merged when they
+replace stored rows."""
 
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ import pytest
 from deltalake import DeltaTable, write_deltalake
 
 from cinefeat import FeatureStore
-from cinefeat.offline import _append
+from cinefeat.errors import SchemaMismatchError
+from cinefeat.offline import StagedFiles, _append, stage_rows
 from cinefeat.offline._append import append_files, file_stats
 from tests.helpers import at
 
@@ -124,3 +127,77 @@ def test_a_replacement_finds_appended_rows_by_their_microsecond_times(
     stored = pl.from_arrow(applied.read_offline("movie_stats"))
     assert isinstance(stored, pl.DataFrame)
     assert stored.sort("movie_id").select("movie_id", "rating_count").rows() == [(1, 9), (2, 2)]
+
+
+def movie_rows(*rows: tuple[int, str, int, datetime]) -> pl.DataFrame:
+    return pl.DataFrame(
+        rows,
+        schema={
+            "movie_id": pl.Int64,
+            "title": pl.String,
+            "rating_count": pl.Int64,
+            "event_timestamp": pl.Datetime("us", "UTC"),
+        },
+        orient="row",
+    )
+
+
+def stored_rows(store: FeatureStore) -> list[tuple[object, ...]]:
+    frame = pl.from_arrow(store.read_offline("movie_stats"))
+    assert isinstance(frame, pl.DataFrame)
+    columns = ["movie_id", "event_timestamp", "title", "rating_count"]
+    return frame.select(columns).sort(columns[:2]).rows()
+
+
+def staged(store: FeatureStore, rows: pl.DataFrame) -> StagedFiles:
+    view = store.get_feature_view("movie_stats")
+    return stage_rows(view, store.offline_store.root, rows.to_arrow())
+
+
+def test_staged_files_are_committed_as_written_with_the_other_rows(
+    applied: FeatureStore,
+) -> None:
+    ahead = staged(applied, movie_rows((1, "a", 1, at(0)), (2, "b", 2, at(0))))
+    view = applied.get_feature_view("movie_stats")
+    table = applied.offline_store.table_path(view)
+    assert ahead.rows == 2 and not (table / "_delta_log").exists()  # written, not committed
+    result = applied.replace_offline(
+        "movie_stats", movie_rows((3, "c", 3, at(1))), lambda ids: ids.clear(), [ahead]
+    )
+    assert (result.inserted, result.updated, result.deleted, result.delta_version) == (3, 0, 0, 0)
+    committed = {Path(uri).name for uri in DeltaTable(str(table)).file_uris()}
+    assert {f["path"] for f in ahead.files} <= committed  # the very files, not rewritten
+    assert stored_rows(applied) == [(1, at(0), "a", 1), (2, at(0), "b", 2), (3, at(1), "c", 3)]
+
+
+def test_staged_rows_that_replace_stored_ones_go_through_the_merge(
+    applied: FeatureStore,
+) -> None:
+    applied.write_offline("movie_stats", movie_rows((1, "a", 1, at(0)), (2, "b", 2, at(0))))
+    ahead = staged(applied, movie_rows((1, "A", 10, at(0))))
+    day0 = at(0)
+    result = applied.replace_offline(
+        "movie_stats",
+        movie_rows((4, "d", 4, at(0))),
+        lambda ids: ids.filter(pl.col("event_timestamp") == day0),
+        [ahead],
+    )
+    assert (result.inserted, result.updated, result.deleted) == (1, 1, 1)  # 2 left the snapshot
+    assert stored_rows(applied) == [(1, at(0), "A", 10), (4, at(0), "d", 4)]
+
+
+def test_an_identity_given_twice_across_staged_files_writes_nothing(
+    applied: FeatureStore,
+) -> None:
+    applied.write_offline("movie_stats", movie_rows((9, "z", 9, at(0))))
+    ahead = staged(applied, movie_rows((1, "a", 1, at(0))))
+    with pytest.raises(SchemaMismatchError, match="share their join keys and event time"):
+        applied.replace_offline(
+            "movie_stats", movie_rows((1, "b", 2, at(0))), lambda ids: ids.clear(), [ahead]
+        )
+    assert stored_rows(applied) == [(9, at(0), "z", 9)]
+    assert version_of(applied) == 0
+
+
+def version_of(store: FeatureStore) -> int | None:
+    return store.offline_store.current_version(store.get_feature_view("movie_stats"))

@@ -1,5 +1,6 @@
 """The offline store: Delta tables of managed views, FileSource reads, point-in-time joins."""
 
+from cinefeat.offline._append import StagedFiles, stage_rows
 from cinefeat.offline._conform import conform_to_view, storage_schema
 from cinefeat.offline._delta import (
     QUARANTINE_TABLE,
@@ -24,6 +25,7 @@ __all__ = [
     "FeatureRequest",
     "ReplaceResult",
     "RetrievalJob",
+    "StagedFiles",
     "TableSnapshot",
     "WriteResult",
     "conform_to_view",
@@ -33,6 +35,7 @@ __all__ = [
     "key_accepts",
     "read_quarantine",
     "scan_sql",
+    "stage_rows",
     "storage_schema",
     "to_arrow_table",
     "write_quarantine",

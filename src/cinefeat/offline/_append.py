@@ -1,5 +1,6 @@
-"""Appending rows to a Delta table quickly: Parquet files written by pyarrow on threads, then
-committed as add actions (with Delta file statistics) in one commit.
+"""Appending rows to a Delta table quickly: Parquet files written by pyarrow on threads (or
+ahead of time, by pipeline workers: staged files), then committed as add actions (with Delta
+file statistics) in one commit.
 
 delta-rs' own writer encodes Parquet on one core at about a third of pyarrow's speed; appends
 are the bulk of every load and pipeline run. Files written but never committed (a crash before
@@ -15,6 +16,7 @@ import os
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,18 @@ import pyarrow.parquet as pq
 from deltalake import DeltaTable, Schema
 from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
-__all__ = ["ROWS_PER_FILE", "append_files", "file_stats"]
+from cinefeat.definitions import FeatureView
+from cinefeat.offline._conform import conform_to_view
+
+__all__ = [
+    "ROWS_PER_FILE",
+    "StagedFiles",
+    "append_files",
+    "commit_data_files",
+    "file_stats",
+    "stage_rows",
+    "write_data_files",
+]
 
 ROWS_PER_FILE = 500_000  # big enough for efficient scans, small enough to write in parallel
 _WRITERS = max(1, min(4, os.cpu_count() or 1))
@@ -93,14 +106,41 @@ def _write_file(directory: Path, rows: pa.Table) -> AddAction:
     name = f"part-{uuid.uuid4()}-c000.snappy.parquet"
     path = directory / name
     pq.write_table(rows, path, compression="snappy")
-    return AddAction(
-        name,
-        path.stat().st_size,
-        {},
-        int(time.time() * 1000),
-        True,
-        file_stats(rows),
-    )
+    return AddAction(name, path.stat().st_size, {}, int(time.time() * 1000), True, file_stats(rows))
+
+
+def write_data_files(path: Path, rows: pa.Table) -> list[AddAction]:
+    """Write `rows` (in the table's storage schema) as Parquet data files of the Delta table at
+    `path`, on threads, without committing them: the add actions to commit."""
+    path.mkdir(parents=True, exist_ok=True)
+    slices = [rows.slice(start, ROWS_PER_FILE) for start in range(0, rows.num_rows, ROWS_PER_FILE)]
+    with ThreadPoolExecutor(max_workers=max(1, min(_WRITERS, len(slices)))) as writers:
+        return list(writers.map(lambda part: _write_file(path, part), slices))
+
+
+def commit_data_files(
+    path: Path,
+    existing: DeltaTable | None,
+    added: list[AddAction],
+    schema: pa.Schema,
+    *,
+    name: str,
+    description: str | None,
+) -> None:
+    """Commit data files written by `write_data_files` to the table at `path` in one append,
+    creating the table (with `schema`, `name` and `description`) when `existing` is None."""
+    if existing is None:
+        create_table_with_add_actions(
+            str(path),
+            Schema.from_arrow(schema),
+            added,
+            mode="append",
+            name=name,
+            description=description,
+        )
+    else:
+        actions: list[AddAction | RemoveAction] = [*added]
+        existing.create_write_transaction(actions, mode="append", schema=existing.schema())
 
 
 def append_files(
@@ -113,19 +153,36 @@ def append_files(
 ) -> None:
     """Append `rows` (already in the table's storage schema) to the Delta table at `path` in
     one commit, creating the table (with `name` and `description`) when `existing` is None."""
-    path.mkdir(parents=True, exist_ok=True)
-    slices = [rows.slice(start, ROWS_PER_FILE) for start in range(0, rows.num_rows, ROWS_PER_FILE)]
-    with ThreadPoolExecutor(max_workers=min(_WRITERS, len(slices))) as writers:
-        added = list(writers.map(lambda part: _write_file(path, part), slices))
-    if existing is None:
-        create_table_with_add_actions(
-            str(path),
-            Schema.from_arrow(rows.schema),
-            added,
-            mode="append",
-            name=name,
-            description=description,
-        )
-    else:
-        actions: list[AddAction | RemoveAction] = [*added]
-        existing.create_write_transaction(actions, mode="append", schema=existing.schema())
+    added = write_data_files(path, rows)
+    commit_data_files(path, existing, added, rows.schema, name=name, description=description)
+
+
+@dataclass(frozen=True)
+class StagedFiles:
+    """Data files written ahead of their commit (by a pipeline worker), JSON-able: a parent
+    process commits them, with other rows, in one replacement (`replace_rows(staged=...)`)."""
+
+    table: str
+    files: tuple[dict[str, Any], ...]  # AddAction fields
+    rows: int
+
+    def actions(self) -> list[AddAction]:
+        return [AddAction(**f) for f in self.files]
+
+    def paths(self, root: Path) -> list[Path]:
+        return [root / self.table / f["path"] for f in self.files]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"table": self.table, "files": list(self.files), "rows": self.rows}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> StagedFiles:
+        return cls(data["table"], tuple(data["files"]), int(data["rows"]))
+
+
+def stage_rows(view: FeatureView, root: Path, rows: pa.Table) -> StagedFiles:
+    """Check `rows` against the view (as a write does) and write them as uncommitted data
+    files of its table under the offline store `root`."""
+    conformed = conform_to_view(view, rows, datetime.now(UTC))
+    added = write_data_files(root / view.table_name, conformed) if conformed.num_rows else []
+    return StagedFiles(view.table_name, tuple(asdict(a) for a in added), conformed.num_rows)

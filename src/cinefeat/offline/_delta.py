@@ -8,18 +8,24 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.dataset as ds
 from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import TableNotFoundError
 
 from cinefeat.definitions import FeatureView
 from cinefeat.errors import CinefeatError, FeatureNotFoundError
-from cinefeat.offline._append import append_files
+from cinefeat.offline._append import (
+    StagedFiles,
+    append_files,
+    commit_data_files,
+    write_data_files,
+)
 from cinefeat.offline._conform import conform_to_view, storage_schema
 from cinefeat.offline._replace import ReplaceResult, SliceSelector, check_unique_identities, plan
 
@@ -118,20 +124,53 @@ class DeltaOfflineStore:
         )
 
     def replace_rows(
-        self, view: FeatureView, rows: pa.Table, in_slice: SliceSelector
+        self,
+        view: FeatureView,
+        rows: pa.Table,
+        in_slice: SliceSelector,
+        staged: Sequence[StagedFiles] = (),
     ) -> ReplaceResult:
         """Replace a slice of the view's stored rows by `rows`, in one commit (none when there
         is nothing to write or delete). The slice is the stored identities (join keys + event
         time) that `in_slice` selects from a LazyFrame of them, plus the identities of `rows`;
-        stored rows outside it are kept. Rerunning the same replacement leaves the same rows."""
+        stored rows outside it are kept. Rerunning the same replacement leaves the same rows.
+
+        `staged` are data files written ahead by `stage_rows` (in pipeline workers): their rows
+        count as part of `rows`. When nothing stored is replaced they are committed as they are,
+        without being read again (only their identity columns are)."""
         _require_managed(view)
         conformed = conform_to_view(view, rows, datetime.now(UTC))
-        check_unique_identities(view, conformed)
+        files = [str(path) for part in staged for path in part.paths(self.root)]
+        identity = [*view.join_keys, view.event_timestamp_column]
+        identities = conformed.select(identity)
+        if files:
+            ahead = ds.dataset(files, format="parquet").to_table(columns=identity)
+            identities = pa.concat_tables([identities, ahead.cast(identities.schema)])
+        check_unique_identities(view, identities)
         # No write may land between the read of the stored identities and the commit: not
         # from this process (the lock), nor from another one (an flock on the table).
         with self._lock(view), _table_lock(self.root, view.table_name):
             existing = self._open(view)
-            replacement = plan(view, existing, conformed, in_slice)
+            replacement = plan(view, existing, identities, in_slice)
+            evolve = existing is not None and bool(
+                set(conformed.schema.names) - {f.name for f in existing.schema().fields}
+            )
+            if replacement.append_only and files and not evolve:
+                added = [a for part in staged for a in part.actions()]
+                added += write_data_files(self.table_path(view), conformed)
+                commit_data_files(
+                    self.table_path(view),
+                    existing,
+                    added,
+                    conformed.schema,
+                    name=view.table_name,
+                    description=view.description or None,
+                )
+                version = _version(self._open(view))
+                return ReplaceResult(view.name, view.table_name, identities.num_rows, 0, 0, version)
+            if files:  # read back: the MERGE (or a widening write) rewrites them
+                ahead = ds.dataset(files, format="parquet").to_table()
+                conformed = pa.concat_tables([conformed, ahead.cast(conformed.schema)])
             if existing is None or replacement.append_only:
                 written = self._write_locked(view, conformed, skip_existing=False)
                 return ReplaceResult(

@@ -6,11 +6,23 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
+from pathlib import Path
 
 import polars as pl
+from pydantic import BaseModel
 
+from cinefeat.definitions import FeatureView
+from cinefeat.offline import stage_rows, storage_schema, to_arrow_table
 from cinefeat.pipeline._partitions import Partition
-from cinefeat.pipeline._stage import PartitionOutput, Stage, StageContext, StageReport
+from cinefeat.pipeline._stage import (
+    PartitionOutput,
+    Stage,
+    StageContext,
+    StageReport,
+    put_staged,
+    staged_dataset,
+    staged_files,
+)
 from cinefeat.registry import OutputRecord
 from cinefeat.sources import (
     MOVIES_SCHEMA,
@@ -123,32 +135,59 @@ def _quarantine_duplicates_across_chunks(context: StageContext) -> int:
             .join(mine, on="__row", how="anti")
             .drop("__row")
         )
+        # Its rows change: the files its worker wrote ahead no longer hold them (they are left
+        # uncommitted), and this part is written by the parent instead.
+        context.datasets.drop(staged_dataset(tmdb_movies.name), partition.key)
         meta = context.datasets.meta("movies", partition.key)
         context.datasets.put("movies", kept, partition.key, meta)
     return losers.height
 
 
+def _apply_source_views(store: FeatureStore) -> None:
+    names = {v.name for v in store.list_feature_views()}
+    if missing := [v for v in source_views() if v.name not in names]:
+        store.apply(missing)
+
+
 class DataValidationStage(Stage):
+    """Per partition (in the workers): load it, and write its accepted movies as uncommitted
+    data files of `tmdb_movies`. Then (in the parent): commit them, replacing the partitions'
+    snapshots in one commit; replace the changed ratings; add the rejects to the quarantine."""
+
     reads = ("inputs",)
     writes = ("movies", "ratings", "quarantine", "tmdb_movies", "rating_events")
+
+    def __init__(self, name: str, params: BaseModel | None = None) -> None:
+        super().__init__(name, params)
+        self._movies_view: FeatureView | None = None  # set by prepare, for the workers
+        self._offline_root: Path | None = None
+
+    def prepare(self, context: StageContext) -> None:
+        _apply_source_views(context.store)
+        self._movies_view = context.store.get_feature_view(tmdb_movies.name)
+        self._offline_root = context.store.offline_store.root
 
     def process_partition(
         self, partition: Partition, inputs: Mapping[str, pl.DataFrame | None]
     ) -> PartitionOutput:
         result = _load(partition)
-        return PartitionOutput(
+        output = PartitionOutput(
             frames={result.kind: result.accepted, "quarantine": result.quarantined},
             rows_read=result.read,
             rows_written=result.accepted_count,
             rows_quarantined=result.quarantined_count,
             messages=[result.summary(), *result.errors],
         )
+        if result.kind == "movies" and self._movies_view and self._offline_root:
+            rows = to_arrow_table(tmdb_movie_rows(result.accepted))
+            put_staged(
+                output, tmdb_movies.name, stage_rows(self._movies_view, self._offline_root, rows)
+            )
+        return output
 
     def run(self, context: StageContext) -> StageReport:
         store, datasets = context.store, context.datasets
-        names = {v.name for v in store.list_feature_views()}
-        if missing := [v for v in source_views() if v.name not in names]:
-            store.apply(missing)
+        _apply_source_views(store)
         report = StageReport()
         if duplicates := _quarantine_duplicates_across_chunks(context):
             # Counted as written by their partitions, they are quarantined after all.
@@ -158,9 +197,8 @@ class DataValidationStage(Stage):
                 f"{duplicates:,} movie(s) given twice in one snapshot, in different chunks: "
                 "quarantined as duplicates"
             )
-        movies = datasets.scan("movies")
-        if movies is not None:
-            report.outputs.append(self._replace_movies(context, movies.collect()))
+        if datasets.parts("movies"):
+            report.outputs.append(self._replace_movies(context))
         ratings_parts = datasets.parts("ratings")
         if ratings_parts:
             report.outputs.append(self._replace_ratings(context, ratings_parts))
@@ -169,22 +207,37 @@ class DataValidationStage(Stage):
             report.outputs.append(quarantine_output(store, quarantine))
         return report
 
-    def _replace_movies(self, context: StageContext, movies: pl.DataFrame) -> OutputRecord:
+    def _replace_movies(self, context: StageContext) -> OutputRecord:
         movie_parts = [p for p in context.partitions if p.kind == "movies"]
         stamps = sorted({t for p in movie_parts for t in (p.snapshot_ts, *p.replaces) if t})
         stamps_frame = pl.DataFrame(
             {"snapshot_ts": stamps}, schema={"snapshot_ts": pl.Datetime("us", "UTC")}
         )
         context.datasets.put(CHANGED_MOVIES, stamps_frame)
-        rows = tmdb_movie_rows(movies)
+        # Workers wrote most partitions' rows ahead; the others (rewritten here) are read.
+        parts = context.datasets.parts("movies")
+        staged = staged_files(context.datasets, tmdb_movies.name, parts)
+        done = set(context.datasets.parts(staged_dataset(tmdb_movies.name)))
+        frames = [context.datasets.get("movies", p) for p in parts if p not in done]
+        movies = pl.concat([f for f in frames if f is not None]) if frames else None
+        rows = (
+            tmdb_movie_rows(movies)
+            if movies is not None
+            else storage_schema(tmdb_movies).empty_table()
+        )
         result = context.store.replace_offline(
             tmdb_movies.name,
             rows,
             lambda ids: ids.join(stamps_frame.lazy(), on="snapshot_ts", how="semi"),
+            staged,
         )
         version = context.store.get_feature_view(tmdb_movies.name).version
         return OutputRecord(
-            tmdb_movies.name, version, result.table, result.delta_version, len(rows)
+            tmdb_movies.name,
+            version,
+            result.table,
+            result.delta_version,
+            result.inserted + result.updated,
         )
 
     def _replace_ratings(self, context: StageContext, parts: list[str]) -> OutputRecord:

@@ -197,6 +197,8 @@ class Pipeline:
         self.runs.update_stage(context.run_id, record)
         worker_stats: list[dict[str, Any]] = []
         try:
+            if todo:
+                stage.prepare(context)
             for partition, stats in partition_results(stage, todo, context.datasets.root, pool):
                 worker_stats.append(stats)
                 record = replace(

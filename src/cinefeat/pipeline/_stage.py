@@ -19,6 +19,7 @@ from urllib.parse import quote, unquote
 import polars as pl
 from pydantic import BaseModel, ConfigDict
 
+from cinefeat.offline import StagedFiles
 from cinefeat.pipeline._partitions import Partition
 
 if TYPE_CHECKING:
@@ -36,6 +37,9 @@ __all__ = [
     "StageContext",
     "StageReport",
     "kill_point",
+    "put_staged",
+    "staged_dataset",
+    "staged_files",
 ]
 
 ALL_PARTS = "_all"  # the part name of a dataset a whole-run step writes
@@ -118,6 +122,11 @@ class Datasets:
         path = self._path(dataset, part, ".json")
         return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
+    def drop(self, dataset: str, part: str) -> None:
+        """Remove one part (its Parquet file first: a part without it does not exist)."""
+        for suffix in (".parquet", ".json"):
+            self._path(dataset, part, suffix).unlink(missing_ok=True)
+
     def parts(self, dataset: str) -> list[str]:
         folder = self.root / _file_name(dataset)
         return sorted(unquote(p.stem) for p in folder.glob("*.parquet")) if folder.is_dir() else []
@@ -143,6 +152,25 @@ class Datasets:
         folder = self.root / _file_name(dataset)
         files = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
         return pl.scan_parquet(files) if files else None
+
+
+def staged_dataset(table_view: str) -> str:
+    """The dataset whose parts record a view's data files written ahead by workers."""
+    return f"staged:{table_view}"
+
+
+def put_staged(output: PartitionOutput, view: str, staged: StagedFiles) -> None:
+    """Hand on data files a worker wrote ahead for `view` (a one-row part; the files are in
+    its meta), for the parent to commit with `staged_files`."""
+    output.frames[staged_dataset(view)] = pl.DataFrame({"rows": [staged.rows]})
+    output.meta[staged_dataset(view)] = staged.to_json()
+
+
+def staged_files(datasets: Datasets, view: str, parts: list[str]) -> list[StagedFiles]:
+    """The files workers wrote ahead for `view` from those of `parts` that have some."""
+    dataset = staged_dataset(view)
+    have = set(datasets.parts(dataset))
+    return [StagedFiles.from_json(datasets.meta(dataset, p)) for p in parts if p in have]
 
 
 @dataclass
@@ -171,7 +199,7 @@ class Stage:
     """Base class of pipeline stages. Subclasses set `reads`, `writes` and `Params` (a pydantic
     model of the YAML `params`), and implement `process_partition` (runs in a worker process,
     per partition; the stage object is pickled there, so keep it light), `run` (runs once in
-    the parent after every partition is done), or both."""
+    the parent after every partition is done), or both; `prepare` runs in the parent first."""
 
     reads: ClassVar[tuple[str, ...]] = ()
     writes: ClassVar[tuple[str, ...]] = ()
@@ -184,6 +212,10 @@ class Stage:
     @property
     def partitioned(self) -> bool:
         return type(self).process_partition is not Stage.process_partition
+
+    def prepare(self, context: StageContext) -> None:
+        """Runs in the parent before this stage's partitions (again when a run resumes): e.g.
+        to resolve what workers need from the store, kept on `self` and so pickled to them."""
 
     def process_partition(
         self, partition: Partition, inputs: Mapping[str, pl.DataFrame | None]

@@ -93,10 +93,10 @@ class FeatureStoreWriteStage(Stage):
         datasets = context.datasets
         validated = validated_dataset(view.name)
         dataset = validated if datasets.parts(validated) else feature_dataset(view.name)
-        parts = datasets.parts(dataset)
-        frames = [datasets.get(dataset, part) for part in parts]
-        slices = [datasets.meta(dataset, part).get("slice", {}) for part in parts]
-        rows = pl.concat([f for f in frames if f is not None], how="vertical")
+        slices = [datasets.meta(dataset, part).get("slice", {}) for part in datasets.parts(dataset)]
+        scanned = datasets.scan(dataset)
+        assert scanned is not None  # only views with parts are written
+        rows = scanned.collect()  # one multi-file read: Polars reads the parts in parallel
         result = context.store.replace_offline(view, rows, slice_filter(view, slices))
         kill_point(f"{self.name}:{view.name}")
         return rows.height, result

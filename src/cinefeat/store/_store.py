@@ -16,6 +16,7 @@ from cinefeat.offline import (
     DeltaOfflineStore,
     ReplaceResult,
     RetrievalJob,
+    StagedFiles,
     WriteResult,
     read_quarantine,
     to_arrow_table,
@@ -196,6 +197,7 @@ class FeatureStore:
         view: FeatureView | str,
         df: Any,
         in_slice: Callable[[pl.LazyFrame], pl.LazyFrame],
+        staged: Sequence[StagedFiles] = (),
     ) -> ReplaceResult:
         """Replace a slice of a managed view's stored rows by `df`, in one atomic commit.
 
@@ -206,9 +208,13 @@ class FeatureStore:
         other rows are kept. `df` is checked like `write_offline` (bad data writes nothing) and
         may not give one identity twice. Rerunning the same replacement leaves the same rows
         (they count as `updated`; rows without a created timestamp get the new write time).
-        Without rows to write or stored rows to delete, nothing is committed."""
+        Without rows to write or stored rows to delete, nothing is committed. `staged` are
+        data files of more rows, written ahead by `cinefeat.offline.stage_rows` (pipeline
+        workers do this); they are committed with `df` (read again only when stored rows are
+        replaced)."""
         resolved = self._view(view)
-        return self.offline_store.replace_rows(resolved, to_arrow_table(df, "df"), in_slice)
+        rows = to_arrow_table(df, "df")
+        return self.offline_store.replace_rows(resolved, rows, in_slice, staged)
 
     def read_offline(self, view: FeatureView | str, delta_version: int | None = None) -> Any:
         """All stored rows of a managed view (at a Delta version), as an Arrow table."""

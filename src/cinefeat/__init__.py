@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from cinefeat.compat import AdvancedTMDBPreProcessor, SimpleFeatureStore
     from cinefeat.online import FieldStatus, OnlineResponse
     from cinefeat.pipeline import PerformanceProfiler, Pipeline
+    from cinefeat.server import create_app
     from cinefeat.store import FeatureStore
 
 __version__ = "0.1.0"
@@ -71,6 +72,7 @@ __all__ = [
     "String",
     "UnixTimestamp",
     "__version__",
+    "create_app",
 ]
 
 _LAZY = {
@@ -81,6 +83,7 @@ _LAZY = {
     "OnlineResponse": "cinefeat.online",
     "Pipeline": "cinefeat.pipeline",
     "PerformanceProfiler": "cinefeat.pipeline",
+    "create_app": "cinefeat.server",
 }
 
 

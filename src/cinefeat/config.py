@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from cinefeat.errors import ConfigError
 
@@ -19,6 +19,7 @@ __all__ = [
     "OfflineStoreConfig",
     "RegistryConfig",
     "RepoConfig",
+    "ServerConfig",
     "SqliteOnlineStoreConfig",
     "load_config",
     "parse_config",
@@ -74,12 +75,23 @@ class CacheConfig(_Strict):
     ttl_seconds: float = Field(default=60.0, gt=0)
 
 
+class ServerConfig(_Strict):
+    """The REST server (`cinefeat serve`). The token may also come from the environment
+    variable CINEFEAT_API_TOKEN, which wins; without one, write endpoints are refused."""
+
+    api_token: SecretStr | None = None  # a SecretStr: never shown in reprs or logs
+    auth_reads: bool = False  # reads need the token too
+    max_entities: int = Field(default=1_000, ge=1)  # entities per request; more gets 413
+    max_push_rows: int = Field(default=100_000, ge=1)  # rows per push; more gets 413
+
+
 class RepoConfig(_Strict):
     project: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     registry: RegistryConfig = RegistryConfig()
     offline_store: OfflineStoreConfig = OfflineStoreConfig()
     online_store: OnlineStoreConfig = SqliteOnlineStoreConfig()
     cache: CacheConfig = CacheConfig()
+    server: ServerConfig = ServerConfig()
 
     @field_validator("registry", mode="before")
     @classmethod

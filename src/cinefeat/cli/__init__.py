@@ -285,6 +285,22 @@ def write_offline(
 
 
 @app.command()
+def serve(
+    repo: RepoOption = Path("."),
+    host: Annotated[
+        str, typer.Option(help="Address to bind; 0.0.0.0 exposes the server to the network.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8001,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Serve the repo over REST (Feast-compatible /get-online-features and /push, the registry
+    under /api/v1, /metrics, /docs) until Ctrl-C. Needs `pip install 'cinefeat[server]'`."""
+    from cinefeat.server import serve as run_server
+
+    run_server(repo, host, port, workers)
+
+
+@app.command()
 def version() -> None:
     """Print the cinefeat version."""
     from cinefeat import __version__

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import operator
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -90,9 +90,16 @@ class ReadPlan:
 
 
 class OnlineReader:
-    def __init__(self, store: OnlineStore, cache: OnlineCache | None) -> None:
+    def __init__(
+        self,
+        store: OnlineStore,
+        cache: OnlineCache | None,
+        on_store_read: Callable[[str, float], None] | None = None,
+    ) -> None:
         self.store = store
         self.cache = cache
+        # Told (view name, seconds) after each online store round trip: a server's metrics.
+        self.on_store_read = on_store_read
 
     def read(self, plan: ReadPlan, entity_rows: Sequence[Mapping[str, Any]]) -> OnlineResponse:
         if self.cache is not None:
@@ -178,7 +185,10 @@ class OnlineReader:
             else:
                 found[key] = cached  # type: ignore[assignment]  # the cache holds these rows
         if missing:
+            started = time.perf_counter()
             stored = self.store.online_read(read.view, missing)
+            if self.on_store_read is not None:
+                self.on_store_read(read.view.name, time.perf_counter() - started)
             for key in missing:
                 row = stored.get(key)
                 value = None if row is None else (row[0], decode_values(row[1]))

@@ -69,6 +69,8 @@ class FeatureStore:
         )
         self._online: OnlineStore | None = None
         self._reader: OnlineReader | None = None
+        # Told (view, seconds) after each online store round trip (set before the first read).
+        self.on_online_read: Callable[[str, float], None] | None = None
         cache = self.config.cache
         self.cache = OnlineCache(cache.max_entries, cache.ttl_seconds) if cache.enabled else None
         self._snapshot: RegistrySnapshot | None = None
@@ -322,7 +324,7 @@ class FeatureStore:
             if len(self._read_plans) < 1024:
                 self._read_plans[plan_key] = plan
         if self._reader is None:
-            self._reader = OnlineReader(self.online_store, self.cache)
+            self._reader = OnlineReader(self.online_store, self.cache, self.on_online_read)
         return self._reader.read(plan, entity_rows)
 
     def push(self, feature_view: FeatureView | str, df: Any, to: PushTarget = "online") -> None:

@@ -14,10 +14,11 @@ import pyarrow as pa
 import pytest
 from deltalake import DeltaTable, write_deltalake
 
-from cinefeat import FeatureStore
+from cinefeat import CinefeatError, FeatureStore, FeatureView, Field
 from cinefeat.errors import SchemaMismatchError
 from cinefeat.offline import StagedFiles, _append, stage_rows
 from cinefeat.offline._append import append_files, file_stats
+from cinefeat.types import Int64
 from tests.helpers import at
 
 # Microseconds that milliseconds cannot hold: a maximum rounded down would exclude this row.
@@ -151,7 +152,7 @@ def stored_rows(store: FeatureStore) -> list[tuple[object, ...]]:
 
 def staged(store: FeatureStore, rows: pl.DataFrame) -> StagedFiles:
     view = store.get_feature_view("movie_stats")
-    return stage_rows(view, store.offline_store.root, rows.to_arrow())
+    return stage_rows(view, store.offline_store.root, rows.to_arrow(), stem=str(rows.height))
 
 
 def test_staged_files_are_committed_as_written_with_the_other_rows(
@@ -184,6 +185,8 @@ def test_staged_rows_that_replace_stored_ones_go_through_the_merge(
     )
     assert (result.inserted, result.updated, result.deleted) == (1, 1, 1)  # 2 left the snapshot
     assert stored_rows(applied) == [(1, at(0), "A", 10), (4, at(0), "d", 4)]
+    # The staged file was read into the MERGE, never committed: it is gone, not left behind.
+    assert not any(path.exists() for path in ahead.paths(applied.offline_store.root))
 
 
 def test_an_identity_given_twice_across_staged_files_writes_nothing(
@@ -201,3 +204,41 @@ def test_an_identity_given_twice_across_staged_files_writes_nothing(
 
 def version_of(store: FeatureStore) -> int | None:
     return store.offline_store.current_version(store.get_feature_view("movie_stats"))
+
+
+def test_files_staged_for_another_table_are_refused(applied: FeatureStore) -> None:
+    ahead = staged(applied, movie_rows((1, "a", 1, at(0))))
+    # A breaking change (a feature's type) moves the view to a new table, movie_stats__v2.
+    view = applied.get_feature_view("movie_stats")
+    changed = FeatureView(
+        "movie_stats",
+        list(view.entities),
+        [Field("movie_id", Int64), Field("title", Int64), Field("rating_count", Int64)],
+    )
+    applied.apply([changed])
+    with pytest.raises(CinefeatError, match=r"stored in movie_stats__v2, but files were staged"):
+        empty = {c: pl.Int64 for c in ("movie_id", "title", "rating_count")}
+        rows = pl.DataFrame(schema={**empty, "event_timestamp": pl.Datetime("us", "UTC")})
+        applied.replace_offline("movie_stats", rows, lambda ids: ids.clear(), [ahead])
+
+
+def test_gone_staged_files_are_refused(applied: FeatureStore) -> None:
+    ahead = staged(applied, movie_rows((1, "a", 1, at(0))))
+    for path in ahead.paths(applied.offline_store.root):
+        path.unlink()
+    with pytest.raises(CinefeatError, match="staged file"):
+        applied.replace_offline("movie_stats", movie_rows(), lambda ids: ids.clear(), [ahead])
+    assert version_of(applied) is None  # nothing was committed
+
+
+def test_times_outside_iso_years_get_no_bounds_and_still_write(tmp_path: Path) -> None:
+    ends = pa.array(
+        [datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC), datetime(5, 1, 2, tzinfo=UTC)],
+        pa.timestamp("us", tz="UTC"),
+    )
+    stats = json.loads(file_stats(pa.table({"until": ends})))
+    assert stats["minValues"] == {} and stats["maxValues"] == {}  # 10000-01-01 has no form
+    early = json.loads(file_stats(pa.table({"at": ends.slice(1)})))
+    assert early["minValues"] == {"at": "0005-01-02T00:00:00.000Z"}  # four-digit years
+    append_files(tmp_path / "t", None, pa.table({"until": ends}), name="t", description=None)
+    assert DeltaTable(str(tmp_path / "t")).to_pyarrow_table().num_rows == 2

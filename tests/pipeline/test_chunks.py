@@ -15,6 +15,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from deltalake import DeltaTable
 from polars.testing import assert_frame_equal
 
 from cinefeat import FeatureStore
@@ -77,15 +78,15 @@ def movie(movie_id: int, votes: int, title: str = "") -> str:
 
 
 def write_crawl(raw: Path) -> None:
-    """3,500 lines: movie 5 again at line 3,200 with more votes (the later one is kept), movie
-    7 again at line 2,000 with as many (the first is kept), movie 8 again in the small file of
-    the same snapshot, and line 2,500 not JSON."""
+    """3,500 lines after a byte order mark: movie 5 again at line 3,200 with more votes (the
+    later one is kept), movie 7 again at line 2,000 with as many (the first is kept), movie 8
+    again in the small file of the same snapshot, and line 2,500 not JSON."""
     raw.mkdir(parents=True)
     lines = [movie(i, votes=10 + i % 50) for i in range(1, 3501)]
     lines[3199] = movie(5, votes=500, title="Five, recounted")
     lines[1999] = movie(7, votes=10 + 7, title="Seven, again")
     lines[2499] = '{"id": 2500, "title": broken'
-    (raw / BIG).write_text("\n".join(lines) + "\n")
+    (raw / BIG).write_bytes(b"\xef\xbb\xbf" + ("\n".join(lines) + "\n").encode())
     (raw / SMALL).write_text(movie(8, votes=1000, title="Eight, from the small file") + "\n")
 
 
@@ -107,7 +108,7 @@ def table(store: FeatureStore, view: str) -> pl.DataFrame:
 def quarantine(store: FeatureStore) -> pl.DataFrame:
     frame = pl.from_arrow(store.read_quarantine())
     assert isinstance(frame, pl.DataFrame)
-    return frame.select("kind", "reason", "source", "snapshot_ts").sort("reason")
+    return frame.select("kind", "raw", "reason", "source", "snapshot_ts").sort("reason")
 
 
 def assert_same_store(chunked: Path, whole: Path) -> None:
@@ -151,7 +152,7 @@ def test_a_chunked_run_stores_what_an_unchunked_one_does(tmp_path: Path, unchunk
     record = Pipeline.from_file(repo / "pipeline.yaml", store).run(progress=False)
     loading = record.stages[0]
     assert loading.partitions_total == 5  # four chunks of the big file, and the small file
-    assert loading.rows_read == 3501
+    assert loading.rows_read == 3501  # movie 1, after the byte order mark, too
     assert loading.rows_quarantined == 4  # three duplicates and the bad line
     assert loading.rows_written == 3497
     assert_same_store(repo, unchunked)
@@ -176,11 +177,14 @@ if __name__ == "__main__":
 """
 
 
-def test_a_resumed_run_keeps_the_chunks_it_started_with(tmp_path: Path, unchunked: Path) -> None:
+@pytest.mark.parametrize("kill_at", ["data_validation:3", "data_validation:deduplicated"])
+def test_a_resumed_run_keeps_the_chunks_it_started_with(
+    tmp_path: Path, unchunked: Path, kill_at: str
+) -> None:
     repo = make_repo(tmp_path / "repo", 1_000, "processes")
     script = tmp_path / "run.py"
     script.write_text(RESUME_SCRIPT)
-    env = {**os.environ, "CINEFEAT_PIPELINE_KILL_AT": "data_validation:3"}
+    env = {**os.environ, "CINEFEAT_PIPELINE_KILL_AT": kill_at}
     killed = subprocess.run([sys.executable, str(script), str(repo)], env=env, timeout=300)
     assert killed.returncode == -signal.SIGKILL
     # Other chunk sizes now: the resumed run must still finish the four chunks it started.
@@ -193,5 +197,12 @@ def test_a_resumed_run_keeps_the_chunks_it_started_with(tmp_path: Path, unchunke
     store = FeatureStore(repo)
     runs = store.registry.pipeline_runs().list_runs("daily")
     assert [r.status for r in runs] == ["succeeded"]
-    assert runs[0].stages[0].partitions_total == 5
+    loading = runs[0].stages[0]
+    assert loading.partitions_total == 5
+    # Counted as an uninterrupted run counts them, however far the killed one got.
+    assert (loading.rows_written, loading.rows_quarantined) == (3497, 4)
     assert_same_store(repo, unchunked)
+    # The files workers staged for the rewritten chunks were removed, not left behind.
+    table = repo / "data" / "offline" / "tmdb_movies__v1"
+    committed = {Path(u).name for u in DeltaTable(str(table)).file_uris()}
+    assert {f.name for f in table.glob("*.parquet")} == committed

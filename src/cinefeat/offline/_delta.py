@@ -24,6 +24,9 @@ from cinefeat.offline._append import (
     StagedFiles,
     append_files,
     commit_data_files,
+    committed_names,
+    discard_uncommitted,
+    staged_paths,
     write_data_files,
 )
 from cinefeat.offline._conform import conform_to_view, storage_schema
@@ -140,7 +143,7 @@ class DeltaOfflineStore:
         without being read again (only their identity columns are)."""
         _require_managed(view)
         conformed = conform_to_view(view, rows, datetime.now(UTC))
-        files = [str(path) for part in staged for path in part.paths(self.root)]
+        files = staged_paths(view, staged, self.root)
         identity = [*view.join_keys, view.event_timestamp_column]
         identities = conformed.select(identity)
         if files:
@@ -168,16 +171,20 @@ class DeltaOfflineStore:
                 )
                 version = _version(self._open(view))
                 return ReplaceResult(view.name, view.table_name, identities.num_rows, 0, 0, version)
+            held = committed_names(existing) if files else set()
             if files:  # read back: the MERGE (or a widening write) rewrites them
                 ahead = ds.dataset(files, format="parquet").to_table()
                 conformed = pa.concat_tables([conformed, ahead.cast(conformed.schema)])
             if existing is None or replacement.append_only:
                 written = self._write_locked(view, conformed, skip_existing=False)
-                return ReplaceResult(
+                result = ReplaceResult(
                     view.name, view.table_name, written.rows, 0, 0, written.delta_version
                 )
-            result = replacement.execute(view, existing, conformed)
-            self._open(view)  # bring the cached handle up to date
+            else:
+                result = replacement.execute(view, existing, conformed)
+                self._open(view)  # bring the cached handle up to date
+            # Their rows are committed in files of their own now.
+            discard_uncommitted(files, held)
             return result
 
     def _insert_new_rows(

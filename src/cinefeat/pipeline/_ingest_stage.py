@@ -4,7 +4,7 @@ so features are always computed from what the store holds."""
 
 from __future__ import annotations
 
-from collections import Counter
+import hashlib
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -14,19 +14,23 @@ from pydantic import BaseModel
 from cinefeat.definitions import FeatureView
 from cinefeat.offline import stage_rows, storage_schema, to_arrow_table
 from cinefeat.pipeline._partitions import Partition
+from cinefeat.pipeline._shared_snapshots import (
+    SHARED_ROWS,
+    quarantine_shared_duplicates,
+    shared_rows,
+)
 from cinefeat.pipeline._stage import (
     PartitionOutput,
     Stage,
     StageContext,
     StageReport,
+    kill_point,
     put_staged,
     staged_dataset,
     staged_files,
 )
 from cinefeat.registry import OutputRecord
 from cinefeat.sources import (
-    MOVIES_SCHEMA,
-    QUARANTINE_SCHEMA,
     LoadResult,
     SnapshotTime,
     load_movielens,
@@ -48,7 +52,6 @@ CHANGED_MOVIES = "changes:movies"
 CHANGED_RATINGS = "changes:ratings"
 _RATING_ID = ["user_id", "movie_id", "event_timestamp"]
 _RATING_IDS = "rating_ids"
-_CHUNK_DUPLICATES = "_duplicates_across_chunks"  # the quarantine part of those duplicates
 
 
 def quarantine_output(store: FeatureStore, records: pl.DataFrame | pl.LazyFrame) -> OutputRecord:
@@ -62,85 +65,16 @@ def _load(partition: Partition) -> LoadResult:
         assert partition.snapshot_ts is not None  # crawl partitions always have one
         start, end = partition.byte_range
         when = SnapshotTime(partition.snapshot_ts, "caller")
-        return load_tmdb_lines(partition.files[0], start, end, when)
+        return load_tmdb_lines(
+            partition.files[0], start, end, when, keep_raw=partition.shares_snapshot
+        )
     if partition.loader == "tmdb_json":
-        return load_tmdb(list(partition.files), partition.snapshot_ts)
+        return load_tmdb(
+            list(partition.files), partition.snapshot_ts, keep_raw=partition.shares_snapshot
+        )
     if partition.loader == "tmdb5000":
         return load_tmdb5000(partition.files[0], partition.snapshot_ts)
     return load_movielens(partition.load_path)
-
-
-def _quarantine_duplicates_across_chunks(context: StageContext) -> int:
-    """Partitions of one snapshot (chunks of a big file, and its other files) were each
-    deduplicated on their own. Keep each movie once per snapshot across them, as `load_tmdb`
-    keeps it within one load (most votes, then the first read), and quarantine the rest:
-    their rows leave their partitions' `movies` parts. Returns how many were quarantined.
-    Rerunning it (a resumed run) finds nothing more, and writes the same quarantine part."""
-    parts = [p for p in context.partitions if p.kind == "movies"]
-    per_snapshot = Counter(p.snapshot_ts for p in parts)
-    split = [p for p in parts if per_snapshot[p.snapshot_ts] > 1]
-    frames = []
-    for order, partition in enumerate(split):
-        frame = context.datasets.get("movies", partition.key)
-        if frame is not None:
-            frames.append(
-                frame.with_columns(
-                    __part=pl.lit(order),
-                    __row=pl.int_range(pl.len()),
-                    __source=pl.lit(str(partition.files[0])),
-                )
-            )
-    if not frames:
-        return 0
-    movie = ["snapshot_ts", "movie_id"]
-    ranked = (
-        pl.concat(frames)
-        .sort(["vote_count", "__part", "__row"], descending=[True, False, False], nulls_last=True)
-        .with_columns(
-            __rank=pl.int_range(pl.len()).over(movie),
-            __kept=pl.col("__source").first().over(movie),
-        )
-    )
-    losers = ranked.filter(pl.col("__rank") > 0)
-    if losers.is_empty():
-        return 0
-    reason = pl.format(
-        "duplicate: movie_id {} appears again in snapshot {}; kept the record with the most "
-        "votes (from {})",
-        pl.col("movie_id"),
-        pl.col("snapshot_ts").dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        pl.col("__kept"),
-    )
-    quarantined = losers.select(
-        kind=pl.lit("movies"),
-        raw=pl.struct(MOVIES_SCHEMA.names()).struct.json_encode(),  # the record as read
-        reason=reason,
-        source=pl.col("__source"),
-        snapshot_ts=pl.col("snapshot_ts"),
-    )
-    quarantined = quarantined.cast(pl.Schema(QUARANTINE_SCHEMA))
-    # The quarantine part first, adding to what an attempt killed midway kept there (it may
-    # have rewritten some parts already): no duplicate is lost, none is counted twice.
-    if (earlier := context.datasets.get("quarantine", _CHUNK_DUPLICATES)) is not None:
-        quarantined = pl.concat([earlier, quarantined]).unique(maintain_order=True)
-    context.datasets.put("quarantine", quarantined, _CHUNK_DUPLICATES)
-    gone = losers.select("__part", "__row")
-    for order in gone.get_column("__part").unique().sort():
-        partition = split[order]
-        frame = context.datasets.get("movies", partition.key)
-        assert frame is not None
-        mine = gone.filter(pl.col("__part") == order).select("__row")
-        kept = (
-            frame.with_columns(__row=pl.int_range(pl.len()))
-            .join(mine, on="__row", how="anti")
-            .drop("__row")
-        )
-        # Its rows change: the files its worker wrote ahead no longer hold them (they are left
-        # uncommitted), and this part is written by the parent instead.
-        context.datasets.drop(staged_dataset(tmdb_movies.name), partition.key)
-        meta = context.datasets.meta("movies", partition.key)
-        context.datasets.put("movies", kept, partition.key, meta)
-    return losers.height
 
 
 def _apply_source_views(store: FeatureStore) -> None:
@@ -161,11 +95,13 @@ class DataValidationStage(Stage):
         super().__init__(name, params)
         self._movies_view: FeatureView | None = None  # set by prepare, for the workers
         self._offline_root: Path | None = None
+        self._run_id = ""
 
     def prepare(self, context: StageContext) -> None:
         _apply_source_views(context.store)
         self._movies_view = context.store.get_feature_view(tmdb_movies.name)
         self._offline_root = context.store.offline_store.root
+        self._run_id = context.run_id
 
     def process_partition(
         self, partition: Partition, inputs: Mapping[str, pl.DataFrame | None]
@@ -178,18 +114,24 @@ class DataValidationStage(Stage):
             rows_quarantined=result.quarantined_count,
             messages=[result.summary(), *result.errors],
         )
+        if partition.shares_snapshot and result.kind == "movies":
+            output.frames[SHARED_ROWS] = shared_rows(result)
         if result.kind == "movies" and self._movies_view and self._offline_root:
             rows = to_arrow_table(tmdb_movie_rows(result.accepted))
-            put_staged(
-                output, tmdb_movies.name, stage_rows(self._movies_view, self._offline_root, rows)
-            )
+            # One stem per run and partition: a redone partition overwrites its files.
+            stem = f"{self._run_id}-{hashlib.sha256(partition.key.encode()).hexdigest()[:16]}"
+            staged = stage_rows(self._movies_view, self._offline_root, rows, stem)
+            put_staged(output, tmdb_movies.name, staged)
         return output
 
     def run(self, context: StageContext) -> StageReport:
         store, datasets = context.store, context.datasets
         _apply_source_views(store)
         report = StageReport()
-        if duplicates := _quarantine_duplicates_across_chunks(context):
+        root = store.offline_store.root
+        if duplicates := quarantine_shared_duplicates(
+            datasets, context.partitions, tmdb_movies.name, root
+        ):
             # Counted as written by their partitions, they are quarantined after all.
             report.rows_written -= duplicates
             report.rows_quarantined += duplicates
@@ -197,6 +139,7 @@ class DataValidationStage(Stage):
                 f"{duplicates:,} movie(s) given twice in one snapshot, in different chunks: "
                 "quarantined as duplicates"
             )
+        kill_point(f"{self.name}:deduplicated")
         if datasets.parts("movies"):
             report.outputs.append(self._replace_movies(context))
         ratings_parts = datasets.parts("ratings")

@@ -4,6 +4,7 @@ snapshot is a duplicate even across files); a MovieLens partition is one MovieLe
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -36,6 +37,8 @@ class Partition:
     replaces: tuple[datetime, ...] = ()
     # A chunk of a big JSON Lines file: the lines of files[0] that begin in these bytes.
     byte_range: tuple[int, int] | None = None
+    # Other partitions hold rows of the same snapshot: duplicates across them are found later.
+    shares_snapshot: bool = False
 
     @property
     def kind(self) -> str:
@@ -116,6 +119,15 @@ def discover_partitions(
             partitions += _tmdb5000_partitions(name, path, snapshot_ts)
         else:
             partitions += _movielens_partitions(name, path)
+    # Movie partitions of one snapshot (TMDB-5000 files given one snapshot_ts) are deduplicated
+    # across each other once loaded.
+    snapshots = Counter(p.snapshot_ts for p in partitions if p.kind == "movies")
+    partitions = [
+        replace(p, shares_snapshot=True)
+        if p.kind == "movies" and snapshots[p.snapshot_ts] > 1
+        else p
+        for p in partitions
+    ]
     keys = [p.key for p in partitions]
     if len(set(keys)) != len(keys):  # keys name work files and checkpoints: never share one
         repeated = sorted({k for k in keys if keys.count(k) > 1})
@@ -142,7 +154,11 @@ def split_large_files(partition: Partition, chunk_rows: int, root: Path) -> list
         name = file.relative_to(root).as_posix() if root.is_dir() else file.name
         found = ranges.get(file, [])
         if len(found) <= 1:
-            chunks.append(replace(partition, key=f"{partition.key}#{name}", files=(file,)))
+            chunks.append(
+                replace(
+                    partition, key=f"{partition.key}#{name}", files=(file,), shares_snapshot=True
+                )
+            )
             continue
         chunks += [
             replace(
@@ -150,6 +166,7 @@ def split_large_files(partition: Partition, chunk_rows: int, root: Path) -> list
                 key=f"{partition.key}#{name}:{number}/{len(found)}",
                 files=(file,),
                 byte_range=byte_range,
+                shares_snapshot=True,
             )
             for number, byte_range in enumerate(found, start=1)
         ]

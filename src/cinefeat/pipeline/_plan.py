@@ -131,11 +131,10 @@ def make_plan(
         why = {fp.key: "resumed" for fp in previous.inputs}
         to_record = list(previous.inputs)
     waiting = {fp.key for fp in changes.to_process} if previous is not None else set()
-    # A resumed run splits big files as it did when it started (its checkpoints name chunks).
-    chunk_rows = int(
-        previous.options.get("chunk_rows", config.execution.chunk_rows)
-        if previous is not None
-        else config.execution.chunk_rows
+    # A resumed run splits big files as it did when it started (its checkpoints name chunks);
+    # a run recorded without chunk_rows (before chunking existed) split none.
+    chunk_rows: int | None = (
+        previous.options.get("chunk_rows") if previous is not None else config.execution.chunk_rows
     )
     process, skipped = [], []
     for partition in partitions:
@@ -144,9 +143,8 @@ def make_plan(
         if reasons:
             whole = _with_old_snapshots(partition, processed)
             root = config.input_path(partition.input)
-            process += [
-                (chunk, "/".join(reasons)) for chunk in split_large_files(whole, chunk_rows, root)
-            ]
+            chunks = split_large_files(whole, chunk_rows, root) if chunk_rows else [whole]
+            process += [(chunk, "/".join(reasons)) for chunk in chunks]
         else:
             note = "new or changed: for the next run" if waiting & set(keys) else "unchanged"
             skipped += [(str(f), note) for f in partition.files]

@@ -22,6 +22,7 @@ from cinefeat.pipeline._stage import (
     Stage,
     StageContext,
     StageReport,
+    discard_staged,
     kill_point,
 )
 from cinefeat.pipeline._stage_types import build_stages
@@ -151,7 +152,10 @@ class Pipeline:
         self.runs.mark_processed(self.config.name, record.run_id, plan.record, plan.forget)
         final = self.runs.finish_run(record.run_id, "succeeded")
         # This run's work, and that of earlier unfinished runs it supersedes (nothing is left
-        # to resume once a run succeeds).
+        # to resume once a run succeeds), with the files those staged and never committed.
+        for superseded in (self.home / "runs").iterdir():
+            if superseded.name != record.run_id:
+                discard_staged(Datasets(superseded), self.store.offline_store.root)
         shutil.rmtree(self.home / "runs", ignore_errors=True)
         return final
 
@@ -198,6 +202,9 @@ class Pipeline:
         worker_stats: list[dict[str, Any]] = []
         try:
             if todo:
+                if done:  # a resumed run: what killed attempts staged for these is stale
+                    root = self.store.offline_store.root
+                    discard_staged(context.datasets, root, {p.key for p in todo})
                 stage.prepare(context)
             for partition, stats in partition_results(stage, todo, context.datasets.root, pool):
                 worker_stats.append(stats)

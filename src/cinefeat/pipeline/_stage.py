@@ -10,16 +10,18 @@ from __future__ import annotations
 import json
 import os
 import signal
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote, unquote
 
 import polars as pl
+from deltalake import DeltaTable
 from pydantic import BaseModel, ConfigDict
 
 from cinefeat.offline import StagedFiles
+from cinefeat.offline._append import committed_names, discard_uncommitted
 from cinefeat.pipeline._partitions import Partition
 
 if TYPE_CHECKING:
@@ -36,6 +38,7 @@ __all__ = [
     "Stage",
     "StageContext",
     "StageReport",
+    "discard_staged",
     "kill_point",
     "put_staged",
     "staged_dataset",
@@ -44,6 +47,7 @@ __all__ = [
 
 ALL_PARTS = "_all"  # the part name of a dataset a whole-run step writes
 STATE_PREFIX = "state:"  # datasets kept across runs once the run succeeds
+_STAGED_PREFIX = "staged:"  # datasets recording data files workers wrote ahead of a commit
 _KILL_ENV = "CINEFEAT_PIPELINE_KILL_AT"  # a test hook: "stage:N" (partitions done), "stage:run"
 
 
@@ -154,9 +158,9 @@ class Datasets:
         return pl.scan_parquet(files) if files else None
 
 
-def staged_dataset(table_view: str) -> str:
+def staged_dataset(view: str) -> str:
     """The dataset whose parts record a view's data files written ahead by workers."""
-    return f"staged:{table_view}"
+    return _STAGED_PREFIX + view
 
 
 def put_staged(output: PartitionOutput, view: str, staged: StagedFiles) -> None:
@@ -171,6 +175,28 @@ def staged_files(datasets: Datasets, view: str, parts: list[str]) -> list[Staged
     dataset = staged_dataset(view)
     have = set(datasets.parts(dataset))
     return [StagedFiles.from_json(datasets.meta(dataset, p)) for p in parts if p in have]
+
+
+def discard_staged(
+    datasets: Datasets, offline_root: Path, parts: Collection[str] | None = None
+) -> None:
+    """Delete the files workers staged in `datasets` for `parts` (every part when None), and
+    their markers, except files a table version holds: what a killed or abandoned attempt
+    staged and never committed."""
+    held: dict[str, set[str]] = {}
+    for dataset in datasets.names():
+        if not dataset.startswith(_STAGED_PREFIX):
+            continue
+        for part in datasets.parts(dataset):
+            if parts is not None and part not in parts:
+                continue
+            staged = StagedFiles.from_json(datasets.meta(dataset, part))
+            if staged.table not in held:
+                table = offline_root / staged.table
+                opened = DeltaTable(str(table)) if (table / "_delta_log").is_dir() else None
+                held[staged.table] = committed_names(opened)
+            datasets.drop(dataset, part)  # the marker first: no marker names a missing file
+            discard_uncommitted([str(p) for p in staged.paths(offline_root)], held[staged.table])
 
 
 @dataclass

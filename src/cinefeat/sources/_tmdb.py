@@ -22,6 +22,7 @@ from cinefeat.duck import connect
 from cinefeat.sources._line_ranges import line_number_at, read_line_range
 from cinefeat.sources._schema import MOVIES_SCHEMA, QUARANTINE_SCHEMA, LoadResult
 from cinefeat.sources._tmdb_files import (
+    UTF8_BOM,
     SnapshotTime,
     all_documents,
     files_table,
@@ -50,10 +51,12 @@ def finish_load(
     params: dict[str, object] | None = None,
     unreadable: pl.DataFrame | None = None,
     errors: list[str] | None = None,
+    keep_raw: bool = False,
 ) -> LoadResult:
     """Validate `records` (the `records_sql` columns) and split them into accepted and
     quarantined: within one snapshot a movie is kept once, the record with most votes (then the
-    first read). Raw record text is only carried for quarantined records. `unreadable` are
+    first read). Raw record text is carried for quarantined records (and with `keep_raw` for
+    the accepted ones too, row for row, as extras["raw"]). `unreadable` are
     quarantine rows of what could not even be parsed (bad files or lines), counted as read."""
     unreadable = unreadable if unreadable is not None else pl.DataFrame(schema=QUARANTINE_SCHEMA)
     table = f"cf_load_{uuid.uuid4().hex}"
@@ -75,8 +78,10 @@ def finish_load(
                 ORDER BY v.vote_count DESC, f.file_order, v.position) END AS kept_source
             FROM ({validated}) v JOIN cf_files f USING (source)"""
         )
+        kept_raw = ", raw AS __raw" if keep_raw else ""
         accepted_sql = (
-            f"SELECT {_CANONICAL} FROM {table} WHERE rank = 1 ORDER BY file_order, position"
+            f"SELECT {_CANONICAL}{kept_raw} FROM {table} WHERE rank = 1 "
+            "ORDER BY file_order, position"
         )
         accepted = pl.from_arrow(connection.sql(accepted_sql).to_arrow_table())
         duplicate = (
@@ -126,6 +131,10 @@ def finish_load(
         )
         .alias("status"),
     ).drop("file_order")
+    extras = {"files": summary}
+    if keep_raw:
+        extras["raw"] = accepted.select(raw=pl.col("__raw"))
+        accepted = accepted.drop("__raw")
     return LoadResult(
         "movies",
         accepted.cast(pl.Schema(MOVIES_SCHEMA)),
@@ -133,12 +142,15 @@ def finish_load(
         read=int(read) + unreadable.height,
         normalised=normalised,
         errors=errors or [],
-        extras={"files": summary},
+        extras=extras,
     )
 
 
 def load_tmdb(
-    path: str | Path | Sequence[str | Path], snapshot_ts: datetime | None = None
+    path: str | Path | Sequence[str | Path],
+    snapshot_ts: datetime | None = None,
+    *,
+    keep_raw: bool = False,
 ) -> LoadResult:
     """Load TMDB JSON from a file, a directory (recursively: *.json, *.jsonl, *.ndjson) or a
     list of files (loaded together: one movie twice in one snapshot is a duplicate across them).
@@ -146,6 +158,7 @@ def load_tmdb(
     What cannot be parsed is reported in `errors` and quarantined, and everything else still
     loads: a bad line of a JSON Lines file is one quarantined record (by line number), any other
     file that cannot be parsed (truncated JSON, not UTF-8) one record with its byte position.
+    With `keep_raw`, extras["raw"] holds each accepted record's JSON text, row for row.
     """
     if isinstance(path, str | Path):
         files = find_files(Path(path), snapshot_ts)
@@ -158,7 +171,12 @@ def load_tmdb(
     connection = connect()
     try:
         try:
-            return finish_load(connection, records_sql(all_documents(files)), files_table(files))
+            return finish_load(
+                connection,
+                records_sql(all_documents(files)),
+                files_table(files),
+                keep_raw=keep_raw,
+            )
         except duckdb.Error:
             pass  # a file cannot be parsed: read what can be, file by file
         found = readable_documents(connection, files)
@@ -169,6 +187,7 @@ def load_tmdb(
                 files_table(files),
                 unreadable=found.rejected,
                 errors=found.errors,
+                keep_raw=keep_raw,
             )
         finally:
             for table in found.registered:
@@ -177,12 +196,16 @@ def load_tmdb(
         connection.close()
 
 
-def load_tmdb_lines(path: str | Path, start: int, end: int, when: SnapshotTime) -> LoadResult:
+def load_tmdb_lines(
+    path: str | Path, start: int, end: int, when: SnapshotTime, *, keep_raw: bool = False
+) -> LoadResult:
     """Load the lines of a JSON Lines file that begin in bytes [start, end) (see
     `line_ranges`), as `load_tmdb` loads a whole file: bad lines are quarantined by their line
     number in the file. Duplicates are found within these lines only."""
     path = Path(path)
     offset, data = read_line_range(path, start, end)
+    if offset == 0:
+        data = data.removeprefix(UTF8_BOM)  # as a whole-file read ignores it
     connection = connect()
     table = None
     try:
@@ -195,6 +218,7 @@ def load_tmdb_lines(path: str | Path, start: int, end: int, when: SnapshotTime) 
             files_table([(path, when)]),
             unreadable=rejected,
             errors=[message] if message else [],
+            keep_raw=keep_raw,
         )
     finally:
         if table is not None:

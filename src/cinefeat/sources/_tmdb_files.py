@@ -26,6 +26,7 @@ from cinefeat.sqltext import sql_string
 from cinefeat.timeutil import as_utc
 
 __all__ = [
+    "UTF8_BOM",
     "JsonDocuments",
     "SnapshotTime",
     "all_documents",
@@ -43,6 +44,7 @@ _NAME_TIME = re.compile(
     r"(?<!\d)(\d{4})-?(\d{2})-?(\d{2})(?:[T_ -]?(\d{2})[:-]?(\d{2})(?:[:-]?(\d{2}))?)?(?!\d)"
 )
 _PREVIEW_BYTES = 2_000
+UTF8_BOM = b"\xef\xbb\xbf"  # some editors start UTF-8 files with it; JSON readers skip it
 
 
 @dataclass(frozen=True)
@@ -210,9 +212,8 @@ def readable_documents(
             ).fetchall()
         except duckdb.Error as exc:
             if is_json_lines(path):
-                table, good, rejected, lines_message = line_documents(
-                    connection, path, path.read_bytes(), when
-                )
+                data = path.read_bytes().removeprefix(UTF8_BOM)
+                table, good, rejected, lines_message = line_documents(connection, path, data, when)
                 message = lines_message or f"{path}: {str(exc).splitlines()[0]}"
                 found.registered.append(table)
                 salvaged.append(good)

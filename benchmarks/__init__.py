@@ -17,6 +17,7 @@ BENCHMARKS = (
     "movies",
     "user_activity",
     "pipeline",
+    "serving",
 )
 # Those that use the shared benchmark repo (benchmarks._data.ensure_dataset); the others build
 # their own data.

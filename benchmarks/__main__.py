@@ -29,6 +29,7 @@ def _runners() -> dict[str, Callable[[Context], Section]]:
         movies,
         online,
         pipeline,
+        serving,
         user_activity,
     )
 
@@ -40,6 +41,7 @@ def _runners() -> dict[str, Callable[[Context], Section]]:
         "movies": movies.run,
         "user_activity": user_activity.run,
         "pipeline": pipeline.run,
+        "serving": serving.run,
     }
 
 

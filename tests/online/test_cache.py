@@ -108,3 +108,27 @@ def test_cache_can_be_disabled(repo: Path, applied: FeatureStore) -> None:
         "evictions": 0,
         "size": 0,
     }
+
+
+def test_an_entry_read_twice_survives_a_scan_of_new_ones() -> None:
+    """Segmented LRU: under plain LRU, ten one-off entries would push out the hot one."""
+    cache = OnlineCache(max_entries=10, ttl_seconds=60)
+    epoch = cache.epoch("t")
+    cache.put("t", "hot", 1, epoch)
+    assert cache.get("t", "hot") == 1  # its second use: protected now
+    for cold in range(20):
+        cache.put("t", cold, cold, epoch)
+    assert cache.get("t", "hot") == 1
+    assert cache.get("t", 0) is CACHE_MISS  # the oldest one-off entries went first
+    assert cache.get("t", 19) == 19
+    assert cache.stats().size == 10
+
+
+def test_the_protected_segment_demotes_rather_than_drops() -> None:
+    cache = OnlineCache(max_entries=5, ttl_seconds=60)  # 4 protected, then probation
+    epoch = cache.epoch("t")
+    for key in range(5):
+        cache.put("t", key, key, epoch)
+        assert cache.get("t", key) == key  # each promoted; the first is demoted to probation
+    assert [cache.get("t", key) for key in range(5)] == [0, 1, 2, 3, 4]
+    assert cache.stats().evictions == 0

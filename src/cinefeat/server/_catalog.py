@@ -3,9 +3,10 @@ on-demand views and feature services, as JSON built from the definitions' specs.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
 from cinefeat.definitions import FeatureView
 from cinefeat.store import FeatureStore
@@ -32,9 +33,9 @@ def _view(view: FeatureView) -> dict[str, Any]:
     }
 
 
-def catalog_router(store: FeatureStore, read_access: Any) -> APIRouter:
-    """The routes, each behind `read_access` (a dependency: a no-op unless reads need a token)."""
-    router = APIRouter(prefix="/api/v1", tags=["registry"], dependencies=[Depends(read_access)])
+def catalog_router(store: FeatureStore, dependencies: Sequence[Any]) -> APIRouter:
+    """The routes, each behind `dependencies` (the read-access check when reads need a token)."""
+    router = APIRouter(prefix="/api/v1", tags=["registry"], dependencies=list(dependencies))
 
     @router.get("/entities", summary="Every entity")
     async def entities() -> list[dict[str, Any]]:

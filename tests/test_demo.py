@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+from fastapi.testclient import TestClient
 from rich.console import Console
 
-from cinefeat.demo import run_demo
+from cinefeat.demo import demo_requests, run_demo
+from cinefeat.server import create_app
 
 
-def test_demo_end_to_end(tmp_path: Path) -> None:
+def test_demo_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with open(tmp_path / "out.txt", "w") as out:
         summary = run_demo(tmp_path / "demo_repo", Console(file=out, width=120), days=20)
     for read, accepted, quarantined in summary["read"].values():
@@ -30,3 +33,13 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     assert cache["hits"] > 0 and cache["misses"] > 0
     text = (tmp_path / "out.txt").read_text()
     assert "Done." in text and "NOT_FOUND" in text and "quarantined" in text
+    # The two requests `make demo` prints before serving work against the served repo.
+    read, push = demo_requests(tmp_path / "demo_repo")
+    monkeypatch.setenv("CINEFEAT_API_TOKEN", "demo-token")
+    with TestClient(create_app(tmp_path / "demo_repo")) as client:
+        answer = client.post("/get-online-features", json=read)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["results"][2]["statuses"][0] == "PRESENT"
+        assert client.post("/push", json=push).status_code == 401  # no token
+        pushed = client.post("/push", json=push, headers={"Authorization": "Bearer demo-token"})
+        assert pushed.status_code == 200, pushed.text

@@ -5,7 +5,9 @@ JSON Lines, MovieLens ratings CSVs), runs the repo's feature pipeline (pipeline.
 quarantine, the movie feature groups and user_activity, checks, store), runs it again when one
 more crawl arrives (only that crawl is processed), builds a point-in-time training set (with
 the on-demand user_recency and user_movie features), materializes the latest values and
-serves online lookups (the second from cache).
+serves online lookups (the second from cache). Run as a program, it then serves the repo over
+REST on 127.0.0.1:8001 (with a fresh API token for pushes), printing two `curl` examples, until
+Ctrl-C.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from cinefeat.repo import load_repo
 from cinefeat.sources.synthetic import WorldConfig, generate_world, write_world
 from cinefeat.store import FeatureStore
 
-__all__ = ["run_demo"]
+__all__ = ["demo_requests", "run_demo", "serve_demo"]
 
 CONFIG = """\
 project: cinefeat_demo
@@ -202,5 +204,67 @@ def run_demo(
     }
 
 
+def _push_example(store: FeatureStore) -> tuple[str, dict[str, Any]]:
+    """A push body that really fits: one stored row of the online view with the fewest
+    columns, stamped now."""
+    views = [v for v in store.list_feature_views() if v.online and v.source is None]
+    view = min(views, key=lambda v: (len(v.schema), v.name))
+    row = pl.from_arrow(store.read_offline(view).slice(0, 1))
+    assert isinstance(row, pl.DataFrame)
+    row = row.drop(view.created_column or "", strict=False)
+    row = row.with_columns(pl.lit(datetime.now(UTC)).alias(view.event_timestamp_column))
+    columns = {
+        name: [value.isoformat() if isinstance(value, datetime) else value]
+        for name, value in row.row(0, named=True).items()
+    }
+    return view.name, columns
+
+
+def demo_requests(repo: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Bodies for /get-online-features and /push that fit the demo repo's data."""
+    with FeatureStore(repo) as store:
+        view, columns = _push_example(store)
+        user_ids = store.read_offline("user_activity").column("user_id").to_pylist()
+        movie_ids = store.read_offline("movie_basic").column("movie_id").to_pylist()
+    users, movies = list(dict.fromkeys(user_ids))[:2], list(dict.fromkeys(movie_ids))[:2]
+    read = {
+        "features": ["user_activity:rating_count_30d", "movie_basic:popularity"],
+        "entities": {"user_id": users, "movie_id": movies},
+    }
+    return read, {"feature_view": view, "to": "online", "df": columns}
+
+
+def serve_demo(repo: Path, console: Console, port: int = 8001) -> None:
+    """Serve the demo repo until Ctrl-C, after printing how to call it."""
+    import json
+    import os
+    import secrets
+
+    from cinefeat.server import API_TOKEN_ENV, serve
+
+    token = os.environ.setdefault(API_TOKEN_ENV, secrets.token_urlsafe(16))
+    read, push = demo_requests(repo)
+    url = f"http://127.0.0.1:{port}"
+    _step(console, f"7. Serving the repo over REST on {url} (Ctrl-C stops)")
+    console.print("Online features (Feast's request and response shapes):", style="bold")
+    console.print(
+        f"curl -s {url}/get-online-features -H 'Content-Type: application/json' "
+        f"-d '{json.dumps(read)}'",
+        soft_wrap=True,
+        highlight=False,
+    )
+    console.print(f"Push (writes need the token, {API_TOKEN_ENV}):", style="bold")
+    console.print(
+        f"curl -s {url}/push -H 'Content-Type: application/json' "
+        f"-H 'Authorization: Bearer {token}' -d '{json.dumps(push)}'",
+        soft_wrap=True,
+        highlight=False,
+    )
+    console.print(f"Docs: {url}/docs · metrics: {url}/metrics", highlight=False)
+    serve(repo, port=port, log_level="warning")
+
+
 if __name__ == "__main__":
-    run_demo()
+    demo_console = Console()
+    run_demo(console=demo_console)
+    serve_demo(Path("demo_repo"), demo_console)

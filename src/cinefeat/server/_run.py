@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -36,12 +37,13 @@ def serve(
     repo = Path(repo_path).resolve()
     load_config(repo)  # a bad repo fails here, with its message, not in every worker
     os.environ[_REPO_ENV] = str(repo)
-    uvicorn.run(
-        "cinefeat.server._run:app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=log_level,
-        access_log=False,  # per-request logging costs more than the request; see /metrics
-    )
+    with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C while shutting down
+        uvicorn.run(
+            "cinefeat.server._run:app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=log_level,
+            access_log=False,  # per-request logging costs more than the request; see /metrics
+        )

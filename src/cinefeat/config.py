@@ -68,7 +68,7 @@ OnlineStoreConfig = Annotated[SqliteOnlineStoreConfig, Field(discriminator="type
 
 
 class CacheConfig(_Strict):
-    """The LRU + TTL read cache in front of the online store."""
+    """The segmented-LRU + TTL read cache in front of the online store."""
 
     enabled: bool = True
     max_entries: int = Field(default=100_000, ge=1)

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.server.conftest import FRESH, populate
+from tests.server.conftest import RAN_PUSH, populate
 
 TOKEN = "integration-token"
 
@@ -83,16 +83,7 @@ def test_serving_over_real_http(server: str) -> None:
         read = {"features": ["movie_stats:title"], "entities": {"movie_id": [100, 300]}}
         body = http.post("/get-online-features", json=read).json()
         assert body["results"][1]["values"] == ["Alien", None]
-        push = {
-            "feature_view": "movie_stats",
-            "df": {
-                "movie_id": [300],
-                "title": ["Ran"],
-                "vote_average": [8.2],
-                "released": ["1985-06-01T00:00:00Z"],
-                "event_timestamp": [FRESH.isoformat()],
-            },
-        }
+        push = RAN_PUSH
         assert http.post("/push", json=push).status_code == 401
         pushed = http.post("/push", json=push, headers={"Authorization": f"Bearer {TOKEN}"})
         assert pushed.status_code == 200, pushed.text

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -57,6 +58,19 @@ BOOSTED = OnDemandFeatureView(
     "boosted", [MOVIES[["vote_average"]], REQUEST], [Field("boosted_vote", Float64)], boosted
 )
 SERVICE = FeatureService("ranker", [USERS[["rating_count"]], MOVIES[["title"]]])
+
+
+# A movie the fixture does not have, as a Feast client pushes it (times as ISO 8601 text).
+RAN_PUSH: dict[str, Any] = {
+    "feature_view": "movie_stats",
+    "df": {
+        "movie_id": [300],
+        "title": ["Ran"],
+        "vote_average": [8.2],
+        "released": ["1985-06-01T00:00:00Z"],
+        "event_timestamp": [FRESH.isoformat()],
+    },
+}
 
 
 def populate(repo: Path) -> None:

@@ -6,25 +6,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from cinefeat.config import load_config
 from cinefeat.server import create_app
-from tests.server.conftest import FRESH, TOKEN, auth
+from tests.server.conftest import FRESH, RAN_PUSH, TOKEN, auth
 
-PUSH: dict[str, Any] = {
-    "feature_view": "movie_stats",
-    "df": {
-        "movie_id": [300],
-        "title": ["Ran"],
-        "vote_average": [8.2],
-        "released": ["1985-06-01T00:00:00Z"],
-        "event_timestamp": [FRESH.isoformat()],
-    },
-}
+PUSH = RAN_PUSH
 READ = {"features": ["movie_stats:title"], "entities": {"movie_id": [100]}}
 MATERIALIZE = {"end_ts": FRESH.isoformat()}
 

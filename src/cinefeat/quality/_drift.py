@@ -1,0 +1,192 @@
+"""Drift between a reference sample of features and a current one: per column, a two-sample
+test (KS for numbers, chi-square for categories), the population stability index, and for
+categories the Jensen-Shannon distance.
+
+A column is flagged only when the change is both significant (the test's p-value under
+`alpha`) and material (PSI at least `psi`, or for categories a JS distance at least `js`).
+With large samples a test alone flags differences too small to matter (KS rejects a 0.5%
+shift at a million rows); with small ones an effect size alone is noise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from cinefeat.errors import CinefeatError
+from cinefeat.offline import to_arrow_table
+
+__all__ = ["ColumnDrift", "DriftReport", "DriftThresholds", "detect_drift", "psi"]
+
+_EPSILON = 1e-4  # share given to an empty bin, so the PSI stays finite
+
+
+@dataclass(frozen=True)
+class DriftThresholds:
+    """When a column counts as drifted (see the module docstring)."""
+
+    alpha: float = 0.01  # p-value below which the test rejects "same distribution"
+    psi: float = 0.1  # PSI from which a numeric shift matters (0.1-0.25 moderate, > 0.25 large)
+    js: float = 0.1  # Jensen-Shannon distance (base 2, 0..1) from which categories differ
+    bins: int = 10  # quantile bins of the reference for the numeric PSI
+    max_categories: int = 50  # rarer categories are pooled into one, so tests stay valid
+
+
+@dataclass(frozen=True)
+class ColumnDrift:
+    column: str
+    kind: str  # "numeric" or "categorical"
+    test: str  # "ks" or "chi2"
+    statistic: float
+    p_value: float
+    psi: float
+    js_distance: float | None  # categorical columns only
+    drifted: bool
+    reference_rows: int  # non-null values compared
+    current_rows: int
+    reference_null_rate: float
+    current_null_rate: float
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    columns: dict[str, ColumnDrift] = field(default_factory=dict)
+    thresholds: DriftThresholds = DriftThresholds()
+
+    @property
+    def drifted_columns(self) -> list[str]:
+        return [name for name, column in self.columns.items() if column.drifted]
+
+    @property
+    def drifted(self) -> bool:
+        return bool(self.drifted_columns)
+
+    def to_polars(self) -> pl.DataFrame:
+        return pl.DataFrame([asdict(c) for c in self.columns.values()])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "drifted_columns": self.drifted_columns,
+            "thresholds": asdict(self.thresholds),
+            "columns": {name: asdict(c) for name, c in self.columns.items()},
+        }
+
+
+def _shares(counts: np.ndarray) -> np.ndarray:
+    total = counts.sum()
+    shares = counts / total if total else np.zeros_like(counts, dtype=np.float64)
+    floored: np.ndarray = np.maximum(shares, _EPSILON)
+    return floored
+
+
+def psi(reference_counts: np.ndarray, current_counts: np.ndarray) -> float:
+    """The population stability index of two histograms over the same bins:
+    sum((c - r) * ln(c / r)) over the bins' shares (an empty bin counts as 0.01%)."""
+    r, c = _shares(np.asarray(reference_counts, float)), _shares(np.asarray(current_counts, float))
+    return float(np.sum((c - r) * np.log(c / r)))
+
+
+def _numeric(name: str, reference: np.ndarray, current: np.ndarray, t: DriftThresholds) -> Any:
+    from scipy import stats
+
+    # Bins at the reference's quantiles: each holds about 1/bins of the reference.
+    edges = np.unique(np.quantile(reference, np.linspace(0, 1, t.bins + 1)[1:-1]))
+    reference_counts = np.bincount(
+        np.searchsorted(edges, reference, "right"), minlength=len(edges) + 1
+    )
+    current_counts = np.bincount(np.searchsorted(edges, current, "right"), minlength=len(edges) + 1)
+    index = psi(reference_counts, current_counts)
+    test = stats.ks_2samp(reference, current)
+    statistic, p_value = float(test.statistic), float(test.pvalue)
+    drifted = p_value < t.alpha and index >= t.psi
+    return "numeric", "ks", statistic, p_value, index, None, drifted
+
+
+def _categorical(name: str, reference: pl.Series, current: pl.Series, t: DriftThresholds) -> Any:
+    from scipy import stats
+    from scipy.spatial.distance import jensenshannon
+
+    counts = (
+        pl.concat(
+            [
+                reference.value_counts(name="n").with_columns(side=pl.lit("r")),
+                current.value_counts(name="n").with_columns(side=pl.lit("c")),
+            ]
+        )
+        .pivot(on="side", index=reference.name, values="n")
+        .fill_null(0)
+    )
+    for side in ("r", "c"):
+        if side not in counts.columns:
+            counts = counts.with_columns(pl.lit(0, pl.UInt32).alias(side))
+    # The most common categories stay; the rest are pooled (chi-square needs counts in cells).
+    counts = counts.sort(pl.col("r") + pl.col("c"), descending=True)
+    kept, rest = counts.head(t.max_categories), counts.slice(t.max_categories)
+    r = np.append(kept["r"].to_numpy(), float(rest["r"].sum())).astype(float)
+    c = np.append(kept["c"].to_numpy(), float(rest["c"].sum())).astype(float)
+    used = (r + c) > 0
+    r, c = r[used], c[used]
+    index = psi(r, c)
+    distance = float(jensenshannon(r / r.sum(), c / c.sum(), base=2))
+    if len(r) < 2:  # one category on both sides: nothing can differ
+        statistic, p_value = 0.0, 1.0
+    else:
+        test = stats.chi2_contingency(np.vstack([r, c]), correction=False)
+        statistic, p_value = float(test.statistic), float(test.pvalue)
+    drifted = p_value < t.alpha and (distance >= t.js or index >= t.psi)
+    return "categorical", "chi2", statistic, p_value, index, distance, drifted
+
+
+def _frame(data: Any, what: str) -> pl.DataFrame:
+    frame = pl.from_arrow(to_arrow_table(data, what))
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+def detect_drift(
+    reference_df: Any,
+    current_df: Any,
+    columns: list[str] | None = None,
+    thresholds: DriftThresholds | None = None,
+) -> DriftReport:
+    """Compare `current_df` with `reference_df` (pandas, Polars or Arrow) column by column:
+    numbers (and times) with KS and PSI, strings and booleans with chi-square, PSI and the
+    Jensen-Shannon distance. `columns` defaults to those both frames have; list columns are
+    skipped. Nulls are left out of the tests; their rates are reported."""
+    t = thresholds or DriftThresholds()
+    reference, current = _frame(reference_df, "reference_df"), _frame(current_df, "current_df")
+    names = (
+        columns if columns is not None else [c for c in reference.columns if c in current.columns]
+    )
+    missing = [c for c in names if c not in reference.columns or c not in current.columns]
+    if missing:
+        raise CinefeatError(f"detect_drift: column(s) {missing} are not in both frames")
+    report: dict[str, ColumnDrift] = {}
+    for name in names:
+        r_all, c_all = reference.get_column(name), current.get_column(name)
+        dtype = r_all.dtype
+        if dtype.is_nested():
+            continue
+        r, c = r_all.drop_nulls(), c_all.drop_nulls()
+        null_rates = (
+            r_all.null_count() / max(1, r_all.len()),
+            c_all.null_count() / max(1, c_all.len()),
+        )
+        if r.is_empty() or c.is_empty():
+            continue
+        if dtype.is_numeric() or dtype.is_temporal():
+            as_float = [s.cast(pl.Float64).to_numpy() for s in (r, c)]
+            if dtype.is_float():
+                as_float = [a[np.isfinite(a)] for a in as_float]
+            values = _numeric(name, as_float[0], as_float[1], t)
+        else:
+            values = _categorical(name, r.cast(pl.String), c.cast(pl.String), t)
+        kind, test, statistic, p_value, index, distance, drifted = values
+        report[name] = ColumnDrift(
+            name, kind, test, statistic, p_value, index, distance, bool(drifted),
+            r.len(), c.len(), *null_rates,
+        )  # fmt: skip
+    return DriftReport(report, t)

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from cinefeat.cli._datasets import datasets_app
 from cinefeat.cli._pipeline import pipeline_app
+from cinefeat.cli._quality import drift
 from cinefeat.errors import CinefeatError
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ features_app = typer.Typer(help="List and describe feature views.", no_args_is_h
 app.add_typer(features_app, name="features")
 app.add_typer(datasets_app, name="datasets")
 app.add_typer(pipeline_app, name="pipeline")
+app.command("drift")(drift)
 console = Console()
 errors = Console(stderr=True)
 

@@ -1,0 +1,118 @@
+"""`cinefeat drift VIEW --reference ...`: compare a view's stored features now with a
+reference (a Delta version, or an event-time range) and show which features drifted."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cinefeat.errors import CinefeatError
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from cinefeat.definitions import FeatureView
+    from cinefeat.store import FeatureStore
+
+__all__ = ["drift", "parse_sample"]
+
+console = Console()
+
+
+def parse_sample(text: str) -> tuple[int | None, datetime | None, datetime | None]:
+    """`7` or `v7`: Delta version 7. `START..END`: rows with event time in [START, END) of the
+    latest version (ISO 8601; either end may be left out). `latest`: every row now."""
+    from cinefeat.cli import parse_time
+
+    text = text.strip()
+    if text == "latest":
+        return None, None, None
+    if ".." in text:
+        start, end = text.split("..", 1)
+        return (
+            None,
+            parse_time(start) if start else None,
+            parse_time(end) if end else None,
+        )
+    number = text.removeprefix("v")
+    if number.isdigit():
+        return int(number), None, None
+    raise CinefeatError(
+        f"{text!r} is not a sample: give a Delta version (7 or v7), a time range "
+        "(2024-03-01..2024-04-01, either end may be left out) or 'latest'"
+    )
+
+
+def _sample(store: FeatureStore, view: FeatureView, text: str) -> pl.DataFrame:
+    import polars as pl
+
+    version, start, end = parse_sample(text)
+    frame = pl.from_arrow(store.read_offline(view, version))
+    assert isinstance(frame, pl.DataFrame)
+    ts = pl.col(view.event_timestamp_column)
+    if start is not None:
+        frame = frame.filter(ts >= start)
+    if end is not None:
+        frame = frame.filter(ts < end)
+    return frame
+
+
+def drift(
+    view: Annotated[str, typer.Argument(help="A managed feature view.")],
+    reference: Annotated[
+        str, typer.Option(help="Delta version (7), time range (START..END) or 'latest'.")
+    ],
+    current: Annotated[str, typer.Option(help="The same forms; default: every row now.")] = (
+        "latest"
+    ),
+    feature: Annotated[
+        list[str] | None, typer.Option("--feature", "-f", help="Only these features.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    repo: Annotated[Path, typer.Option("--repo", "-r", help="Repo directory.")] = Path("."),
+) -> None:
+    """Which features of VIEW drifted between --reference and --current (KS and PSI for
+    numbers; chi-square, PSI and Jensen-Shannon for categories)."""
+    from cinefeat.quality import detect_drift
+    from cinefeat.store import FeatureStore
+
+    with FeatureStore(repo) as store:
+        definition = store.get_feature_view(view)
+        columns = list(feature) if feature else list(definition.feature_names)
+        before = _sample(store, definition, reference)
+        after = _sample(store, definition, current)
+    if before.is_empty() or after.is_empty():
+        empty = "reference" if before.is_empty() else "current"
+        raise CinefeatError(f"the {empty} sample of {view} has no rows")
+    report = detect_drift(before, after, columns)
+    if as_json:
+        print(json.dumps(report.to_dict(), default=str))
+        return
+    table = Table(
+        title=f"{view}: {before.height:,} reference rows vs {after.height:,} current rows",
+        title_justify="left",
+    )
+    for name in ("feature", "test", "statistic", "p-value", "PSI", "JS", "drifted"):
+        table.add_column(name, justify="left" if name in ("feature", "test") else "right")
+    for name, column in report.columns.items():
+        row: list[Any] = [
+            name,
+            column.test,
+            f"{column.statistic:.4g}",
+            f"{column.p_value:.3g}",
+            f"{column.psi:.3f}",
+            "-" if column.js_distance is None else f"{column.js_distance:.3f}",
+            "[red]yes[/]" if column.drifted else "no",
+        ]
+        table.add_row(*row)
+    console.print(table)
+    drifted = report.drifted_columns
+    console.print(
+        f"[red]drifted: {', '.join(drifted)}[/]" if drifted else "[green]no feature drifted[/]"
+    )

@@ -1,0 +1,81 @@
+"""`cinefeat drift VIEW --reference ...` on a repo whose second load shifted one feature."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from cinefeat import Entity, FeatureStore, FeatureView, Field
+from cinefeat.types import Float64, Int64, String
+from tests.cli.test_cli import cinefeat, ok
+
+DAY1 = datetime(2024, 3, 1, tzinfo=UTC)
+DAY2 = DAY1 + timedelta(days=1)
+
+
+def rows(day: datetime, mean: float, seed: int) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pl.DataFrame(
+        {
+            "movie_id": np.arange(3_000),
+            "popularity": rng.normal(mean, 1.0, 3_000),
+            "votes": rng.poisson(40, 3_000),
+            "language": rng.choice(["en", "fr", "ja"], 3_000, p=[0.6, 0.3, 0.1]),
+            "event_timestamp": [day] * 3_000,
+        }
+    )
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    path = tmp_path / "repo"
+    path.mkdir()
+    (path / "cinefeat.yaml").write_text("project: drift\n")
+    movie = Entity("movie", ["movie_id"])
+    view = FeatureView(
+        "movie_stats",
+        [movie],
+        [
+            Field("movie_id", Int64),
+            Field("popularity", Float64),
+            Field("votes", Int64),
+            Field("language", String),
+        ],
+    )
+    with FeatureStore(path) as store:
+        store.apply([movie, view])
+        store.write_offline("movie_stats", rows(DAY1, 5.0, 1))  # Delta version 0
+        store.write_offline("movie_stats", rows(DAY2, 6.0, 2))  # popularity shifted by 1 sd
+    return path
+
+
+def test_drift_against_a_delta_version(repo: Path) -> None:
+    out = ok("drift", "movie_stats", "--reference", "0", "--json", cwd=repo)
+    report = json.loads(out)
+    assert report["drifted_columns"] == ["popularity"]
+    assert set(report["columns"]) == {"popularity", "votes", "language"}
+    assert report["columns"]["language"]["test"] == "chi2"
+
+
+def test_drift_between_time_ranges(repo: Path) -> None:
+    out = ok(
+        "drift", "movie_stats", "--reference", "..2024-03-02", "--current", "2024-03-02..",
+        cwd=repo,
+    )  # fmt: skip
+    assert "3,000 reference rows vs 3,000 current rows" in out
+    assert "drifted: popularity" in out
+    same = ok("drift", "movie_stats", "--reference", "v0", "--current", "v0", cwd=repo)
+    assert "no feature drifted" in same
+
+
+def test_a_bad_sample_is_a_clean_error(repo: Path) -> None:
+    result = cinefeat("drift", "movie_stats", "--reference", "yesterday", cwd=repo)
+    assert result.returncode == 1
+    assert "is not a sample" in result.stderr
+    empty = cinefeat("drift", "movie_stats", "--reference", "2030-01-01..", cwd=repo)
+    assert empty.returncode == 1 and "reference sample of movie_stats has no rows" in empty.stderr

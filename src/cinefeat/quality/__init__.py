@@ -1,7 +1,17 @@
-"""Feature quality: drift between a reference and current data (and, as they land: rules,
-profiles, the quality score, monitoring, importance and A/B tests of feature sets).
+"""Feature quality: profiles of feature values and drift between a reference and current data
+(and, as they land: rules, the quality score, monitoring, importance and A/B tests).
 Needs `pip install 'cinefeat[ml]'` (scipy)."""
 
 from cinefeat.quality._drift import ColumnDrift, DriftReport, DriftThresholds, detect_drift, psi
+from cinefeat.quality._profile import ColumnProfile, FrameProfile, profile_frame
 
-__all__ = ["ColumnDrift", "DriftReport", "DriftThresholds", "detect_drift", "psi"]
+__all__ = [
+    "ColumnDrift",
+    "ColumnProfile",
+    "DriftReport",
+    "DriftThresholds",
+    "FrameProfile",
+    "detect_drift",
+    "profile_frame",
+    "psi",
+]

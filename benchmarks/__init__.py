@@ -18,6 +18,7 @@ BENCHMARKS = (
     "user_activity",
     "pipeline",
     "serving",
+    "quality",
 )
 # Those that use the shared benchmark repo (benchmarks._data.ensure_dataset); the others build
 # their own data.

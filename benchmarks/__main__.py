@@ -29,6 +29,7 @@ def _runners() -> dict[str, Callable[[Context], Section]]:
         movies,
         online,
         pipeline,
+        quality,
         serving,
         user_activity,
     )
@@ -42,6 +43,7 @@ def _runners() -> dict[str, Callable[[Context], Section]]:
         "user_activity": user_activity.run,
         "pipeline": pipeline.run,
         "serving": serving.run,
+        "quality": quality.run,
     }
 
 

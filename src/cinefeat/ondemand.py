@@ -89,7 +89,12 @@ def _input_frame(view: OnDemandFeatureView, columns: Mapping[str, Any], rows: in
         values = columns[field.name]
         if pa.types.is_timestamp(target):
             values = _request_times(field.name, values)
-        arrays[field.name] = _typed(values, target)
+        try:
+            arrays[field.name] = _typed(values, target)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
+            raise EntityDataFrameError(
+                f"request data {field.name!r} must be {field.dtype} values: {exc}"
+            ) from None
     if not arrays:
         return pl.DataFrame({"__row": range(rows)})
     frame = pl.from_arrow(pa.table(arrays))

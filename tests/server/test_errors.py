@@ -213,3 +213,63 @@ def test_unknown_paths_and_methods_are_json_4xx(client: TestClient) -> None:
     assert client.get("/get-online-features").status_code == 405
     assert client.get("/api/v1/feature-views/nope").status_code == 404
     assert "'nope'" in client.get("/api/v1/feature-views/nope").json()["detail"]
+
+
+@pytest.mark.parametrize("key", [2**63, -(2**63) - 1])
+def test_an_entity_key_beyond_64_bits_is_422(client: TestClient, key: int) -> None:
+    status, body = post(
+        client,
+        "/get-online-features",
+        {"features": ["user_stats:rating_count"], "entities": {"user_id": [key]}},
+    )
+    assert status == 422
+    assert "must fit in 64 bits" in body["detail"]
+
+
+@pytest.mark.parametrize("boost", ["x", [[1]], 10**20])
+def test_request_data_of_the_wrong_type_is_422(client: TestClient, boost: Any) -> None:
+    status, body = post(
+        client,
+        "/get-online-features",
+        {"features": ["boosted:boosted_vote"], "entities": {"movie_id": [100], "boost": [boost]}},
+    )
+    assert status == 422
+    assert "boost" in str(body["detail"])  # by the body's schema, or by the view's dtype
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"features": ["user_stats:rating_count"], "entities": {"user_id": ["\\ud800"]}}',
+        b'{"features": ["user_stats:\\ud800"], "entities": {"user_id": [1]}}',
+    ],
+)
+def test_text_that_is_not_unicode_is_422(client: TestClient, raw: bytes) -> None:
+    response = client.post(
+        "/get-online-features", content=raw, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert "not valid Unicode" in response.text
+
+
+def test_a_push_with_a_lone_surrogate_writes_nothing(client: TestClient) -> None:
+    raw = (
+        b'{"feature_view": "user_stats", "df": {"user_id": [7], "rating_count": [1],'
+        b' "avg_rating": [1.0], "genres": [[1]], "event_timestamp": ["2026-01-01T00:00:00Z"],'
+        b' "\\udc80": [1]}}'
+    )
+    response = client.post(
+        "/push", content=raw, headers={"content-type": "application/json", **auth()}
+    )
+    assert response.status_code == 422
+    assert stored_users(client) == [None, None]
+
+
+@pytest.mark.parametrize("when", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_times_outside_the_years_1_to_9999_are_422(client: TestClient, when: str) -> None:
+    df = {**GOOD_PUSH["df"], "event_timestamp": [when, when]}
+    status, body = post(client, "/push", {**GOOD_PUSH, "df": df}, headers=auth())
+    assert status == 422 and "years 1 to 9999" in body["detail"]
+    assert stored_users(client) == [None, None]
+    status, body = post(client, "/materialize-incremental", {"end_ts": when}, headers=auth())
+    assert status == 422 and "end_ts" in body["detail"]

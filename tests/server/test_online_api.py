@@ -145,3 +145,37 @@ def test_an_older_push_does_not_replace_a_newer_value(client: TestClient) -> Non
     assert client.post("/push", json=push, headers=auth()).status_code == 200
     body = online(client, features=["movie_stats:title"], entities={"movie_id": [100]})
     assert body["results"][1]["values"] == ["Alien"]
+
+
+def test_a_push_lands_in_the_version_another_process_just_applied(
+    client: TestClient, served: Any
+) -> None:
+    from cinefeat import FeatureStore, FeatureView, Field
+    from cinefeat.types import Float64, Int64, UnixTimestamp
+
+    online(client, features=["movie_stats:title"], entities={"movie_id": [100]})  # cached
+    with FeatureStore(served) as other:  # a breaking change: titles become numbers
+        view = other.get_feature_view("movie_stats")
+        schema = [
+            Field("movie_id", view.field("movie_id").dtype),
+            Field("title", Int64),
+            Field("vote_average", Float64),
+            Field("released", UnixTimestamp),
+        ]
+        other.apply([FeatureView("movie_stats", list(view.entities), schema)])
+    push = {
+        "feature_view": "movie_stats",
+        "to": "offline",
+        "df": {
+            "movie_id": [400],
+            "title": [7],
+            "vote_average": [8.1],
+            "released": ["1952-10-09T00:00:00Z"],
+            "event_timestamp": [stamp(FRESH)],
+        },
+    }
+    response = client.post("/push", json=push, headers=auth())
+    assert response.status_code == 200, response.text
+    with FeatureStore(served) as fresh:
+        assert fresh.get_feature_view("movie_stats").version == 2
+        assert fresh.read_offline("movie_stats").column("title").to_pylist() == [7]

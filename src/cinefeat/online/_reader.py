@@ -26,6 +26,7 @@ from cinefeat.timeutil import from_micros
 __all__ = ["OnlineReader", "ReadPlan", "ViewRead", "read_plan"]
 
 _PRESENT, _NULL = FieldStatus.PRESENT, FieldStatus.NULL_VALUE
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _NOT_FOUND, _TOO_OLD = FieldStatus.NOT_FOUND, FieldStatus.OUTSIDE_MAX_AGE
 
 
@@ -43,11 +44,14 @@ def _key_coercer(dtype_name: str, key: str) -> Any:
         if isinstance(value, bool):
             raise EntityDataFrameError(f"entity key {key!r} must be an integer, got {value!r}")
         try:
-            return operator.index(value)
+            number = operator.index(value)
         except TypeError:
             raise EntityDataFrameError(
                 f"entity key {key!r} must be an integer, got {value!r}"
             ) from None
+        if not _INT64_MIN <= number <= _INT64_MAX:
+            raise EntityDataFrameError(f"entity key {key!r} must fit in 64 bits, got {number}")
+        return number
 
     return as_int
 

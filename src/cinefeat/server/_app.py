@@ -46,7 +46,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 def _time(value: str, field: str) -> datetime:
     try:
         return as_utc(datetime.fromisoformat(value))
-    except ValueError:
+    except (ValueError, OverflowError):
         raise ApiError(422, f"{field}: not an ISO 8601 time: {value!r}") from None
 
 
@@ -106,8 +106,10 @@ def create_app(repo_path: str | Path = ".") -> FastAPI:
         summary="Write rows to the online store, the offline store or both (Feast's body)",
     )
     def push(body: PushRequest) -> dict[str, Any]:
-        view = store.get_feature_view(body.view_name)
-        store.push(view, push_table(view, body, server.max_push_rows), to=body.to)
+        view = store.get_feature_view(body.view_name)  # cached: only to parse its times
+        # By name: the store resolves the view afresh, so a push never lands in a version
+        # that another process replaced moments ago.
+        store.push(view.name, push_table(view, body, server.max_push_rows), to=body.to)
         return {"feature_view": view.name, "rows": body.rows, "to": body.to}
 
     @app.post(

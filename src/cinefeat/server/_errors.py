@@ -3,6 +3,7 @@ that says whose fault it is; only a bug in cinefeat gives a 500 (and it is logge
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -29,7 +30,10 @@ def json_response(
     body: Any, status_code: int = 200, headers: Mapping[str, str] | None = None
 ) -> Response:
     """A JSON response serialized by orjson (datetimes as RFC 3339 with `Z`)."""
-    content = orjson.dumps(body, option=orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS)
+    try:
+        content = orjson.dumps(body, option=orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS)
+    except orjson.JSONEncodeError:  # text orjson refuses (a lone surrogate): escape it
+        content = json.dumps(body, default=str).encode()
     return Response(content, status_code, headers, media_type="application/json")
 
 

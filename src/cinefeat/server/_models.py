@@ -21,6 +21,35 @@ Scalar = int | float | str | bool | None
 Column = list[Scalar | list[Scalar]]
 
 
+def _check_text(value: Any, path: str) -> None:
+    """Refuse text that is not valid Unicode: JSON can carry lone surrogates ("\\ud800"),
+    which no store, database or response can hold."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(f"{path}: text that is not valid Unicode (a lone surrogate)") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(key, path)
+            _check_text(item, f"{path}.{key!r}"[:200])
+    elif isinstance(value, list):
+        for item in value:
+            _check_text(item, path)
+
+
+class _Body(BaseModel):
+    """A request body; every piece of text in it must be valid Unicode."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    @model_validator(mode="after")
+    def _valid_text(self) -> _Body:
+        for name in type(self).model_fields:
+            _check_text(getattr(self, name), name)
+        return self
+
+
 def _same_length(columns: dict[str, Column], what: str) -> dict[str, Column]:
     lengths = {name: len(values) for name, values in columns.items()}
     if len(set(lengths.values())) > 1:
@@ -29,10 +58,8 @@ def _same_length(columns: dict[str, Column], what: str) -> dict[str, Column]:
     return columns
 
 
-class GetOnlineFeaturesRequest(BaseModel):
+class GetOnlineFeaturesRequest(_Body):
     """Feast's body: features (or a feature service), and entities column-major."""
-
-    model_config = ConfigDict(extra="ignore")
 
     features: list[str] | None = Field(
         default=None, description='Feature references, "view:feature".'
@@ -84,11 +111,9 @@ class GetOnlineFeaturesResponse(BaseModel):
     results: list[FeatureVector]
 
 
-class PushRequest(BaseModel):
+class PushRequest(_Body):
     """Feast's push body. cinefeat has no push sources: `push_source_name` names the feature
     view, as `feature_view` does."""
-
-    model_config = ConfigDict(extra="ignore")
 
     push_source_name: str | None = None
     feature_view: str | None = None
@@ -121,12 +146,12 @@ class PushRequest(BaseModel):
         return len(next(iter(self.df.values())))
 
 
-class MaterializeRequest(BaseModel):
+class MaterializeRequest(_Body):
     start_ts: str = Field(description="ISO 8601; naive means UTC.")
     end_ts: str = Field(description="ISO 8601; naive means UTC.")
     feature_views: list[str] | None = None
 
 
-class MaterializeIncrementalRequest(BaseModel):
+class MaterializeIncrementalRequest(_Body):
     end_ts: str = Field(description="ISO 8601; naive means UTC.")
     feature_views: list[str] | None = None

@@ -18,6 +18,10 @@ __all__ = ["feast_response", "push_table", "read_online"]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # Feast's event time for join keys and missing rows
 _PRESENT = "PRESENT"
+# The times Python can represent (UTC), as microseconds since 1970: a row outside them could be
+# stored but never read back.
+_FIRST_US = -62_135_596_800_000_000  # 0001-01-01T00:00:00Z
+_LAST_US = 253_402_300_799_999_999  # 9999-12-31T23:59:59.999999Z
 
 
 def read_online(
@@ -79,6 +83,10 @@ def _column(view: FeatureView, name: str, values: list[Any]) -> pa.Array:
             )
         except Exception as exc:  # polars names the value it could not parse
             raise ApiError(422, f"df.{name}: not an ISO 8601 time: {exc}") from None
+        micros = parsed.dt.epoch("us")
+        low, high = micros.min(), micros.max()
+        if low is not None and (low < _FIRST_US or high > _LAST_US):  # type: ignore[operator]
+            raise ApiError(422, f"df.{name}: times must be within the years 1 to 9999 (UTC)")
         return parsed.to_arrow()
     try:
         return pa.array(values)

@@ -321,7 +321,8 @@ class FeatureStore:
                 snapshot, self.registry.get_feature_view, features, full_feature_names
             )
             plan = read_plan(snapshot, resolution)
-            if len(self._read_plans) < 1024:
+            # Not if the registry was refreshed meanwhile: a plan of the old snapshot would stay.
+            if self._snapshot is snapshot and len(self._read_plans) < 1024:
                 self._read_plans[plan_key] = plan
         if self._reader is None:
             self._reader = OnlineReader(self.online_store, self.cache, self.on_online_read)

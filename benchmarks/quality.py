@@ -1,0 +1,69 @@
+"""Benchmark 11: feature quality. `profile_frame` on 1,000,000 rows x 50 features (target
+5 s) and `detect_drift` between two such frames, in this process, medians of 3 calls after a
+warm-up call. Features: 34 normal floats and 16 integers in [0, 1000), seeded."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from benchmarks._report import Row, Section, at_most, fmt_seconds
+from benchmarks._runner import Context, median
+
+__all__ = ["run"]
+
+SIZES = {"full": 1_000_000, "quick": 100_000}
+FEATURES = 50
+
+
+def _frame(rows: int, seed: int, shift: float = 0.0) -> Any:
+    import numpy as np
+    import polars as pl
+
+    rng = np.random.default_rng(seed)
+    return pl.DataFrame(
+        {
+            f"f{i}": rng.normal(shift, 1.0, rows) if i % 3 else rng.integers(0, 1000, rows)
+            for i in range(FEATURES)
+        }
+    )
+
+
+def _timed(call: Any) -> list[float]:
+    call()  # warm-up
+    seconds = []
+    for _ in range(3):
+        started = time.perf_counter()
+        call()
+        seconds.append(time.perf_counter() - started)
+    return seconds
+
+
+def run(ctx: Context) -> Section:
+    from cinefeat.quality import detect_drift, profile_frame
+
+    rows = SIZES[ctx.settings.name]
+    with ctx.console.status("quality: building frames"):
+        reference, current = _frame(rows, 1), _frame(rows, 2, shift=0.05)
+    with ctx.console.status("quality: profile_frame"):
+        profiling = _timed(lambda: profile_frame(reference))
+    with ctx.console.status("quality: detect_drift"):
+        drift = _timed(lambda: detect_drift(reference, current))
+    section = Section("quality", data={"rows": rows, "profile": profiling, "drift": drift})
+    runs = ", ".join(fmt_seconds(s) for s in profiling)
+    section.rows += [
+        Row(
+            f"profile_frame, {rows:,} rows x {FEATURES} features",
+            "<= 5 s",
+            f"{fmt_seconds(median(profiling))} (runs {runs})",
+            at_most(median(profiling), 5.0),
+        ),
+        Row(
+            f"detect_drift, two frames of {rows:,} rows x {FEATURES} features",
+            "-",
+            f"{fmt_seconds(median(drift))}",
+            None,
+            "KS + PSI per feature",
+        ),
+    ]
+    return section

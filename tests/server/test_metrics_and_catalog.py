@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from pathlib import Path
 
 from fastapi.testclient import TestClient
+
+from cinefeat.server import create_app
 
 READ = {
     "features": ["user_stats:rating_count", "movie_stats:title"],
@@ -97,3 +101,30 @@ def test_openapi_and_docs_are_served(client: TestClient) -> None:
     )
     assert "HTTPBearer" in spec["components"]["securitySchemes"]
     assert client.get("/docs").status_code == 200
+
+
+def test_one_store_round_trip_per_view_even_for_on_demand_inputs(
+    make_repo: Callable[[str], Path],
+) -> None:
+    """boosted_vote reads movie_stats' vote_average, which is also asked for directly: the
+    store is still read once per view and request (the cache is off, so every read counts)."""
+    with TestClient(create_app(make_repo("cache: {enabled: false}\n"))) as client:
+        body = {
+            "features": ["movie_stats:vote_average", "boosted:boosted_vote", "movie_stats:title"],
+            "entities": {"movie_id": [100, 200], "boost": [2.0, 1.0]},
+        }
+        answer = client.post("/get-online-features", json=body).json()
+        assert answer["metadata"]["feature_names"] == [
+            "movie_id",
+            "vote_average",
+            "boosted_vote",
+            "title",
+        ]
+        assert [r["values"] for r in answer["results"][1:]] == [
+            [8.0, 7.5],
+            [16.0, 7.5],
+            ["Alien", "Heat"],
+        ]
+        text = client.get("/metrics").text
+    reads = "cinefeat_online_store_read_seconds_count"
+    assert sample(text, reads, feature_view="movie_stats") == 1

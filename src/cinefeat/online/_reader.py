@@ -249,8 +249,15 @@ def read_plan(snapshot: RegistrySnapshot, resolution: Resolution) -> ReadPlan:
             f"feature view(s) {sorted(set(offline_only))} are offline only (online=False); "
             "read them with get_historical_features"
         )
-    reads = [ViewRead(r.view, r.features, r.output_names) for r in resolution.views]
-    reads += [ViewRead(view, features, names) for view, features, names in inputs.reads]
+    # One read per view table: an on-demand view's inputs join the direct features of their
+    # view (the answer is put back in the requested order after the on-demand step).
+    merged: dict[str, tuple[FeatureView, list[str], list[str]]] = {}
+    wanted = [(r.view, r.features, r.output_names) for r in resolution.views]
+    for view, features, names in [*wanted, *inputs.reads]:
+        _, all_features, all_names = merged.setdefault(view.table_name, (view, [], []))
+        all_features.extend(features)
+        all_names.extend(names)
+    reads = [ViewRead(view, features, names) for view, features, names in merged.values()]
     return ReadPlan(
         tuple(reads),
         tuple(resolution.on_demand),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -165,3 +166,19 @@ def test_teardown_forgets_watermarks_and_cached_values(counts: FeatureStore) -> 
     (result,) = counts.materialize_incremental(at(2))
     assert result.rows_written == 1
     assert online(counts, 1) == [10]
+
+
+def test_a_teardown_reaches_a_store_that_is_already_serving(
+    counts: FeatureStore, repo: Path
+) -> None:
+    """A server holds the online store open while another process tears it down and loads it
+    again: it must see both, not keep reading the old file."""
+    write(counts, [(1, 10, at(1))])
+    counts.materialize_incremental(at(2))
+    with FeatureStore(repo) as serving:
+        assert online(serving, 1) == [10]  # cached there now
+        counts.teardown()
+        assert online(serving, 1) == [None]
+        write(counts, [(1, 11, at(3))])
+        counts.materialize_incremental(at(4))
+        assert online(serving, 1) == [11]

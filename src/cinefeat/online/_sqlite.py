@@ -197,10 +197,23 @@ class SqliteOnlineStore:
         return changed
 
     def teardown(self) -> None:
-        self.close()
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        """Delete every view's online rows by dropping their tables in one transaction (and
+        bumping their generations), not by deleting the file: a server or another process
+        holding the file sees the change at once, rather than keep reading a deleted file."""
+        with self._write() as con:
+            tables = [
+                name
+                for (name,) in con.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' "
+                    "AND name NOT LIKE 'sqlite_%' AND name != ?",
+                    (_GENERATIONS,),
+                )
+            ]
+            for table in tables:
+                con.execute(f"DROP TABLE IF EXISTS {quote_ident(table)}")
+                self._bump(con, table)
         self._created.clear()
+        self._writer_connection().execute("VACUUM")  # give the space back
 
     def close(self) -> None:
         with self._lock:

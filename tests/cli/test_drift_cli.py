@@ -79,3 +79,14 @@ def test_a_bad_sample_is_a_clean_error(repo: Path) -> None:
     assert "is not a sample" in result.stderr
     empty = cinefeat("drift", "movie_stats", "--reference", "2030-01-01..", cwd=repo)
     assert empty.returncode == 1 and "reference sample of movie_stats has no rows" in empty.stderr
+
+
+def test_stats_profiles_the_stored_features(repo: Path) -> None:
+    out = ok("stats", "movie_stats", cwd=repo)
+    assert "movie_stats: 6,000 rows (latest)" in out
+    assert "language" in out and "en (" in out  # the most common language
+    profile = json.loads(ok("stats", "movie_stats", "--sample", "v0", "--json", cwd=repo))
+    assert profile["rows"] == 3_000
+    assert set(profile["columns"]) == {"popularity", "votes", "language"}
+    assert profile["columns"]["popularity"]["mean"] == pytest.approx(5.0, abs=0.1)
+    assert profile["columns"]["language"]["distinct"] == 3

@@ -12,7 +12,7 @@ from rich.console import Console
 
 from cinefeat.cli._datasets import datasets_app
 from cinefeat.cli._pipeline import pipeline_app
-from cinefeat.cli._quality import drift
+from cinefeat.cli._quality import drift, stats
 from cinefeat.errors import CinefeatError
 
 if TYPE_CHECKING:
@@ -32,6 +32,7 @@ app.add_typer(features_app, name="features")
 app.add_typer(datasets_app, name="datasets")
 app.add_typer(pipeline_app, name="pipeline")
 app.command("drift")(drift)
+app.command("stats")(stats)
 console = Console()
 errors = Console(stderr=True)
 

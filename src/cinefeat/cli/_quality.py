@@ -1,5 +1,6 @@
 """`cinefeat drift VIEW --reference ...`: compare a view's stored features now with a
-reference (a Delta version, or an event-time range) and show which features drifted."""
+reference (a Delta version, or an event-time range) and show which features drifted.
+`cinefeat stats VIEW`: profile a view's stored features."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from cinefeat.definitions import FeatureView
     from cinefeat.store import FeatureStore
 
-__all__ = ["drift", "parse_sample"]
+__all__ = ["drift", "parse_sample", "stats"]
 
 console = Console()
 
@@ -116,3 +117,53 @@ def drift(
     console.print(
         f"[red]drifted: {', '.join(drifted)}[/]" if drifted else "[green]no feature drifted[/]"
     )
+
+
+def _short(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    text = str(value)
+    return text if len(text) <= 24 else text[:23] + "…"
+
+
+def stats(
+    view: Annotated[str, typer.Argument(help="A managed feature view.")],
+    sample: Annotated[
+        str, typer.Option(help="Delta version (7), time range (START..END) or 'latest'.")
+    ] = "latest",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the profile as JSON.")] = False,
+    repo: Annotated[Path, typer.Option("--repo", "-r", help="Repo directory.")] = Path("."),
+) -> None:
+    """Profile the features of VIEW as stored: count, nulls, distinct values, range,
+    quantiles, mean and standard deviation, and the most common values."""
+    from cinefeat.quality import profile_frame
+    from cinefeat.store import FeatureStore
+
+    with FeatureStore(repo) as store:
+        definition = store.get_feature_view(view)
+        frame = _sample(store, definition, sample)
+    profile = profile_frame(frame, list(definition.feature_names))
+    if as_json:
+        print(json.dumps(profile.to_dict(), default=str))
+        return
+    table = Table(title=f"{view}: {profile.rows:,} rows ({sample})", title_justify="left")
+    headers = ("feature", "dtype", "nulls", "distinct", "min", "p50", "max", "mean", "std", "top")
+    for name in headers:
+        table.add_column(name, justify="left" if name in ("feature", "dtype", "top") else "right")
+    for name, column in profile.columns.items():
+        top = f"{_short(column.top[0][0])} ({column.top[0][1]:,})" if column.top else "-"
+        table.add_row(
+            name,
+            column.dtype,
+            f"{column.null_rate:.1%}",
+            f"{column.distinct:,}",
+            _short(column.min),
+            _short(column.quantiles.get("p50")),
+            _short(column.max),
+            _short(column.mean),
+            _short(column.std),
+            top,
+        )
+    console.print(table)

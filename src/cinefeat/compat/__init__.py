@@ -1,7 +1,19 @@
 """The original design's APIs, as thin wrappers over the core: SimpleFeatureStore (save and
-fetch feature tables by name) and AdvancedTMDBPreProcessor (TMDB records to feature frames)."""
+fetch feature tables by name), AdvancedTMDBPreProcessor (TMDB records to feature frames) and
+FeatureQualityChecker (plain-word diagnosis of a frame's columns)."""
+
+from typing import Any
 
 from cinefeat.compat._processor import AdvancedTMDBPreProcessor
 from cinefeat.compat._simple import SimpleFeatureStore
 
-__all__ = ["AdvancedTMDBPreProcessor", "SimpleFeatureStore"]
+__all__ = ["AdvancedTMDBPreProcessor", "FeatureQualityChecker", "SimpleFeatureStore"]
+
+
+def __getattr__(name: str) -> Any:
+    # The quality names load scipy and Polars: only when asked for.
+    if name == "FeatureQualityChecker":
+        from cinefeat.quality import FeatureQualityChecker
+
+        return FeatureQualityChecker
+    raise AttributeError(f"module 'cinefeat.compat' has no attribute {name!r}")

@@ -5,16 +5,38 @@ Needs `pip install 'cinefeat[ml]'` (scipy)."""
 from cinefeat.quality._diagnose import Diagnosis, FeatureQualityChecker, Finding
 from cinefeat.quality._drift import ColumnDrift, DriftReport, DriftThresholds, detect_drift, psi
 from cinefeat.quality._profile import ColumnProfile, FrameProfile, profile_frame
+from cinefeat.quality._rules import (
+    AllowedValues,
+    Custom,
+    FeatureValidator,
+    InRange,
+    Matches,
+    NotNull,
+    QualityReport,
+    Rule,
+    RuleResult,
+    Unique,
+)
 
 __all__ = [
+    "AllowedValues",
     "ColumnDrift",
     "ColumnProfile",
+    "Custom",
     "Diagnosis",
     "DriftReport",
     "DriftThresholds",
     "FeatureQualityChecker",
+    "FeatureValidator",
     "Finding",
     "FrameProfile",
+    "InRange",
+    "Matches",
+    "NotNull",
+    "QualityReport",
+    "Rule",
+    "RuleResult",
+    "Unique",
     "detect_drift",
     "profile_frame",
     "psi",

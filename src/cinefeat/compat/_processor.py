@@ -34,7 +34,7 @@ import polars as pl
 from cinefeat.definitions import FeatureView
 from cinefeat.duck import connect
 from cinefeat.errors import CinefeatError, FrameTypeError, SchemaMismatchError
-from cinefeat.offline import to_arrow_table
+from cinefeat.offline import to_polars_frame
 from cinefeat.ondemand import compute_on_demand, hidden_name
 from cinefeat.registry import ResolvedOnDemand
 from cinefeat.sources._schema import MOVIES_SCHEMA, RATINGS_SCHEMA, LoadResult
@@ -178,9 +178,7 @@ def _ratings(data: Any, where: str) -> pl.DataFrame:
             return pl.DataFrame(schema=RATINGS_SCHEMA)
         frame = pl.from_dicts(list(data), infer_schema_length=None)
     else:
-        table = pl.from_arrow(to_arrow_table(data, where))
-        assert isinstance(table, pl.DataFrame)
-        frame = table
+        frame = to_polars_frame(data, where)
     time = next((c for c in (_EVENT, "timestamp") if c in frame.columns), None)
     missing = [c for c in ("user_id", "movie_id", "rating") if c not in frame.columns]
     if time is None:

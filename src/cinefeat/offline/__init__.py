@@ -10,7 +10,7 @@ from cinefeat.offline._delta import (
     read_quarantine,
     write_quarantine,
 )
-from cinefeat.offline._frames import UTC_MICROS, to_arrow_table
+from cinefeat.offline._frames import UTC_MICROS, to_arrow_table, to_polars_frame
 from cinefeat.offline._replace import ReplaceResult
 from cinefeat.offline._retrieval import FeatureRequest, RetrievalJob, entity_timestamp_column
 from cinefeat.offline._scan import CREATED, TS, scan_sql
@@ -38,5 +38,6 @@ __all__ = [
     "stage_rows",
     "storage_schema",
     "to_arrow_table",
+    "to_polars_frame",
     "write_quarantine",
 ]

@@ -9,9 +9,18 @@ import pyarrow.compute as pc
 
 from cinefeat.errors import FrameTypeError
 
-__all__ = ["UTC_MICROS", "to_arrow_table", "to_utc_micros"]
+__all__ = ["UTC_MICROS", "to_arrow_table", "to_polars_frame", "to_utc_micros"]
 
 UTC_MICROS = pa.timestamp("us", tz="UTC")
+
+
+def to_polars_frame(frame: Any, what: str = "data") -> Any:
+    """`frame` (as `to_arrow_table` takes it) as a Polars DataFrame."""
+    import polars as pl
+
+    converted = pl.from_arrow(to_arrow_table(frame, what))
+    assert isinstance(converted, pl.DataFrame)  # a Table always converts to a DataFrame
+    return converted
 
 
 def to_arrow_table(frame: Any, what: str = "data") -> pa.Table:

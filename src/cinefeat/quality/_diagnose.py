@@ -8,7 +8,7 @@ from typing import Any
 
 import polars as pl
 
-from cinefeat.offline import to_arrow_table
+from cinefeat.offline import to_polars_frame
 from cinefeat.quality._profile import profile_frame
 
 __all__ = ["Diagnosis", "FeatureQualityChecker", "Finding"]
@@ -54,8 +54,7 @@ class FeatureQualityChecker:
 
     def diagnose(self, df: Any) -> Diagnosis:
         """Look at every column of `df` (pandas, Polars or Arrow) and report its problems."""
-        frame = pl.from_arrow(to_arrow_table(df, "df"))
-        assert isinstance(frame, pl.DataFrame)
+        frame: pl.DataFrame = to_polars_frame(df, "df")
         profile = profile_frame(frame)
         findings: list[Finding] = []
         for name, column in profile.columns.items():

@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from cinefeat.errors import CinefeatError
-from cinefeat.offline import to_arrow_table
+from cinefeat.offline import to_polars_frame
 
 __all__ = ["ColumnDrift", "DriftReport", "DriftThresholds", "detect_drift", "psi"]
 
@@ -98,7 +98,7 @@ def _sample(values: np.ndarray) -> np.ndarray:
     return picked
 
 
-def _numeric(name: str, reference: np.ndarray, current: np.ndarray, t: DriftThresholds) -> Any:
+def _numeric(reference: np.ndarray, current: np.ndarray, t: DriftThresholds) -> Any:
     from scipy import stats
 
     # Bins at the reference's quantiles: each holds about 1/bins of the reference.
@@ -116,7 +116,7 @@ def _numeric(name: str, reference: np.ndarray, current: np.ndarray, t: DriftThre
     return "numeric", "ks", statistic, p_value, index, None, drifted
 
 
-def _categorical(name: str, reference: pl.Series, current: pl.Series, t: DriftThresholds) -> Any:
+def _categorical(reference: pl.Series, current: pl.Series, t: DriftThresholds) -> Any:
     from scipy import stats
     from scipy.spatial.distance import jensenshannon
 
@@ -151,12 +151,6 @@ def _categorical(name: str, reference: pl.Series, current: pl.Series, t: DriftTh
     return "categorical", "chi2", statistic, p_value, index, distance, drifted
 
 
-def _frame(data: Any, what: str) -> pl.DataFrame:
-    frame = pl.from_arrow(to_arrow_table(data, what))
-    assert isinstance(frame, pl.DataFrame)
-    return frame
-
-
 def detect_drift(
     reference_df: Any,
     current_df: Any,
@@ -168,7 +162,8 @@ def detect_drift(
     Jensen-Shannon distance. `columns` defaults to those both frames have; list columns are
     skipped. Nulls are left out of the tests; their rates are reported."""
     t = thresholds or DriftThresholds()
-    reference, current = _frame(reference_df, "reference_df"), _frame(current_df, "current_df")
+    reference: pl.DataFrame = to_polars_frame(reference_df, "reference_df")
+    current: pl.DataFrame = to_polars_frame(current_df, "current_df")
     names = (
         columns if columns is not None else [c for c in reference.columns if c in current.columns]
     )
@@ -192,9 +187,9 @@ def detect_drift(
             as_float = [s.cast(pl.Float64).to_numpy() for s in (r, c)]
             if dtype.is_float():
                 as_float = [a[np.isfinite(a)] for a in as_float]
-            values = _numeric(name, as_float[0], as_float[1], t)
+            values = _numeric(as_float[0], as_float[1], t)
         else:
-            values = _categorical(name, r.cast(pl.String), c.cast(pl.String), t)
+            values = _categorical(r.cast(pl.String), c.cast(pl.String), t)
         kind, test, statistic, p_value, index, distance, drifted = values
         report[name] = ColumnDrift(
             name, kind, test, statistic, p_value, index, distance, bool(drifted),

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from cinefeat.offline import to_arrow_table
+from cinefeat.offline import to_polars_frame
 
 __all__ = ["ColumnProfile", "FrameProfile", "profile_frame"]
 
@@ -67,8 +67,7 @@ def _json_value(value: Any) -> Any:
 def profile_frame(data: Any, columns: list[str] | None = None) -> FrameProfile:
     """Profile `data` (pandas, Polars or Arrow); `columns` defaults to every non-list column.
     Floats' NaN and infinities count as values for `count` but not for the statistics."""
-    frame = pl.from_arrow(to_arrow_table(data, "data"))
-    assert isinstance(frame, pl.DataFrame)
+    frame: pl.DataFrame = to_polars_frame(data, "data")
     names = [c for c in (columns or frame.columns) if not frame.schema[c].is_nested()]
     numeric = [c for c in names if frame.schema[c].is_numeric() and frame.schema[c] != pl.Boolean]
     temporal = [c for c in names if frame.schema[c].is_temporal()]

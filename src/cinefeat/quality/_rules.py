@@ -15,7 +15,7 @@ from typing import Any
 import polars as pl
 
 from cinefeat.definitions import FeatureView
-from cinefeat.offline import storage_schema, to_arrow_table
+from cinefeat.offline import storage_schema, to_polars_frame
 
 __all__ = [
     "AllowedValues",
@@ -156,8 +156,7 @@ class FeatureValidator:
         import pandera.polars as pa
         from pandera.errors import SchemaErrors
 
-        frame = pl.from_arrow(to_arrow_table(df, "df"))
-        assert isinstance(frame, pl.DataFrame)
+        frame: pl.DataFrame = to_polars_frame(df, "df")
         dtypes: dict[str, Any] = {}
         if view is not None:
             dtypes = dict(pl.Schema(storage_schema(view)).items())

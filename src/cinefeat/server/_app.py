@@ -15,6 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import Response
 
 import cinefeat
+from cinefeat.materialize import MaterializationResult
 from cinefeat.server._auth import TokenGate
 from cinefeat.server._catalog import catalog_router
 from cinefeat.server._errors import ApiError, install_error_handlers, json_response
@@ -48,6 +49,10 @@ def _time(value: str, field: str) -> datetime:
         return as_utc(datetime.fromisoformat(value))
     except (ValueError, OverflowError):
         raise ApiError(422, f"{field}: not an ISO 8601 time: {value!r}") from None
+
+
+def _materialized(results: list[MaterializationResult]) -> list[dict[str, Any]]:
+    return [{"feature_view": r.view, "rows_written": r.rows_written} for r in results]
 
 
 def create_app(repo_path: str | Path = ".") -> FastAPI:
@@ -121,8 +126,7 @@ def create_app(repo_path: str | Path = ".") -> FastAPI:
     )
     def materialize(body: MaterializeRequest) -> list[dict[str, Any]]:
         start, end = _time(body.start_ts, "start_ts"), _time(body.end_ts, "end_ts")
-        results = store.materialize(start, end, body.feature_views)
-        return [{"feature_view": r.view, "rows_written": r.rows_written} for r in results]
+        return _materialized(store.materialize(start, end, body.feature_views))
 
     @app.post(
         "/materialize-incremental",
@@ -132,8 +136,8 @@ def create_app(repo_path: str | Path = ".") -> FastAPI:
         summary="Materialize everything new up to end_ts into the online store",
     )
     def materialize_incremental(body: MaterializeIncrementalRequest) -> list[dict[str, Any]]:
-        results = store.materialize_incremental(_time(body.end_ts, "end_ts"), body.feature_views)
-        return [{"feature_view": r.view, "rows_written": r.rows_written} for r in results]
+        end = _time(body.end_ts, "end_ts")
+        return _materialized(store.materialize_incremental(end, body.feature_views))
 
     app.include_router(catalog_router(store, reads))
 

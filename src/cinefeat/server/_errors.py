@@ -37,16 +37,14 @@ def json_response(
     return Response(content, status_code, headers, media_type="application/json")
 
 
-class ApiError(Exception):
-    """A request the server refuses: its status code, a message for the caller, and headers."""
+class ApiError(HTTPException):
+    """A request the server refuses: its status code, a message for the caller, and headers
+    (answered as every HTTPException is)."""
 
     def __init__(
         self, status_code: int, detail: Any, headers: Mapping[str, str] | None = None
     ) -> None:
-        super().__init__(detail)
-        self.status_code = status_code
-        self.detail = detail
-        self.headers = headers
+        super().__init__(status_code, detail, headers)
 
 
 def _validation_detail(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -58,10 +56,6 @@ def _validation_detail(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def api_error(request: Request, exc: ApiError) -> Response:
-        return json_response({"detail": exc.detail}, exc.status_code, exc.headers)
-
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
         return json_response({"detail": _validation_detail(exc)}, 422)

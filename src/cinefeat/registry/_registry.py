@@ -18,6 +18,7 @@ from cinefeat.registry import _tables as t
 from cinefeat.registry._diff import ObjectChange, RegistryDiff
 from cinefeat.registry._engine import create_registry_engine
 from cinefeat.registry._plan import Definition, Desired, State, by_kind, plan_changes
+from cinefeat.registry._quality_records import QualityRecords
 from cinefeat.registry._runs import PipelineRuns
 from cinefeat.timeutil import from_micros, to_micros
 
@@ -111,6 +112,10 @@ class Registry:
     def pipeline_runs(self) -> PipelineRuns:
         """The project's pipeline runs, processed inputs and checkpoints (same engines)."""
         return PipelineRuns(self)
+
+    def quality_records(self) -> QualityRecords:
+        """The project's quality documents, monitoring series and experiment outcomes."""
+        return QualityRecords(self)
 
     # -- reads ----------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -16,15 +17,18 @@ from sqlalchemy import (
 
 __all__ = [
     "entities",
+    "experiment_outcomes",
     "feature_services",
     "feature_view_versions",
     "feature_views",
     "metadata",
+    "monitor_points",
     "on_demand_views",
     "pipeline_checkpoints",
     "pipeline_inputs",
     "pipeline_runs",
     "projects",
+    "quality_documents",
     "watermarks",
 ]
 
@@ -134,4 +138,50 @@ pipeline_checkpoints = Table(
     Column("partition", String(1024), primary_key=True),
     Column("output", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# -- feature quality -----------------------------------------------------------------------
+
+# Quality artefacts as JSON documents, one kind per producer: "profile" (subject: view, key:
+# view version and Delta version), "importance" (subject: feature service), "experiment"
+# (subject: experiment id), "alert" (subject: view). The kinds differ in shape but are all
+# written once, read back whole and listed by subject in time order, so one table serves them.
+quality_documents = Table(
+    "cinefeat_quality_documents",
+    metadata,
+    Column("project", String(255), primary_key=True),
+    Column("kind", String(64), primary_key=True),
+    Column("subject", String(255), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("body", Text, nullable=False),
+    Index("ix_cinefeat_quality_documents_time", "project", "kind", "subject", "created_at"),
+)
+
+# Monitoring time series: one value of one metric (freshness_seconds, null_rate, psi, ...) of
+# a view (or one of its features; "" for the view as a whole) at one time.
+monitor_points = Table(
+    "cinefeat_monitor_points",
+    metadata,
+    Column("project", String(255), primary_key=True),
+    Column("view", String(255), primary_key=True),
+    Column("feature", String(255), primary_key=True),
+    Column("metric", String(64), primary_key=True),
+    Column("at_us", BigInteger, primary_key=True),
+    Column("value", Float, nullable=False),
+    Column("context", String(255), nullable=False),
+)
+
+# Outcomes of online experiments (POST /experiments/{id}/outcomes): one row per observation.
+experiment_outcomes = Table(
+    "cinefeat_experiment_outcomes",
+    metadata,
+    Column("project", String(255), primary_key=True),
+    Column("experiment_id", String(64), primary_key=True),
+    Column("outcome_id", String(64), primary_key=True),
+    Column("arm", String(32), nullable=False),
+    Column("entity_key", String(1024), nullable=False),
+    Column("value", Float, nullable=False),
+    Column("at_us", BigInteger, nullable=False),
+    Index("ix_cinefeat_experiment_outcomes_time", "project", "experiment_id", "at_us"),
 )

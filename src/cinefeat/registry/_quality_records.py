@@ -1,0 +1,289 @@
+"""Feature-quality bookkeeping in the registry: JSON documents (profiles, importance results,
+experiments, alerts), monitoring time series and online-experiment outcomes."""
+
+from __future__ import annotations
+
+import json
+import math
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, insert, select
+
+from cinefeat.registry import _tables as t
+from cinefeat.timeutil import as_utc, from_micros, to_micros
+
+if TYPE_CHECKING:
+    from cinefeat.registry._registry import Registry
+
+__all__ = ["ExperimentOutcome", "MonitorPoint", "QualityRecords", "StoredDocument"]
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    """One quality artefact: what it is (`kind`), what it is about (`subject`), its key among
+    that subject's documents, when it was written and its JSON body."""
+
+    kind: str
+    subject: str
+    key: str
+    created_at: datetime
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class MonitorPoint:
+    """One monitored value: `metric` of `view` (of one `feature`, or "" for the whole view) at
+    time `at`. `context` says what produced it (a pipeline run id, "materialize", ...)."""
+
+    view: str
+    feature: str
+    metric: str
+    at: datetime
+    value: float
+    context: str = ""
+
+
+@dataclass(frozen=True)
+class ExperimentOutcome:
+    """One observed outcome of an online experiment: the metric `value` for `entity_key`, which
+    was served by `arm`."""
+
+    outcome_id: str
+    arm: str
+    entity_key: str
+    value: float
+    at: datetime
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class QualityRecords:
+    """Quality documents, monitoring points and experiment outcomes of one registry project.
+
+    Every call is one transaction; a document written again under the same key replaces the
+    old one atomically.
+    """
+
+    def __init__(self, registry: Registry) -> None:
+        self.project = registry.project
+        self._writer = registry._writer
+        self._reader = registry._reader
+
+    # -- documents ------------------------------------------------------------------------
+
+    def put_document(
+        self,
+        kind: str,
+        subject: str,
+        key: str,
+        body: dict[str, Any],
+        created_at: datetime | None = None,
+    ) -> StoredDocument:
+        """Store `body` (JSON; NaN and infinities are refused) under (kind, subject, key)."""
+        created = as_utc(created_at) if created_at is not None else _now()
+        text = json.dumps(body, sort_keys=True, allow_nan=False)
+        docs = t.quality_documents
+        with self._writer.begin() as conn:
+            conn.execute(
+                delete(docs).where(
+                    docs.c.project == self.project,
+                    docs.c.kind == kind,
+                    docs.c.subject == subject,
+                    docs.c.key == key,
+                )
+            )
+            conn.execute(
+                insert(docs).values(
+                    project=self.project,
+                    kind=kind,
+                    subject=subject,
+                    key=key,
+                    created_at=created,
+                    body=text,
+                )
+            )
+        return StoredDocument(kind, subject, key, created, json.loads(text))
+
+    def get_document(self, kind: str, subject: str, key: str) -> StoredDocument | None:
+        docs = t.quality_documents
+        with self._reader.connect() as conn:
+            row = conn.execute(
+                select(docs).where(
+                    docs.c.project == self.project,
+                    docs.c.kind == kind,
+                    docs.c.subject == subject,
+                    docs.c.key == key,
+                )
+            ).first()
+        return None if row is None else _document(row)
+
+    def list_documents(
+        self,
+        kind: str,
+        subject: str | None = None,
+        *,
+        since: datetime | None = None,
+        limit: int | None = None,
+        newest_first: bool = True,
+    ) -> list[StoredDocument]:
+        """Documents of `kind` (about `subject`, written at or after `since`), by time."""
+        docs = t.quality_documents
+        query = select(docs).where(docs.c.project == self.project, docs.c.kind == kind)
+        if subject is not None:
+            query = query.where(docs.c.subject == subject)
+        if since is not None:
+            query = query.where(docs.c.created_at >= as_utc(since))
+        order = docs.c.created_at.desc() if newest_first else docs.c.created_at.asc()
+        query = query.order_by(order, docs.c.key.desc() if newest_first else docs.c.key)
+        if limit is not None:
+            query = query.limit(limit)
+        with self._reader.connect() as conn:
+            return [_document(row) for row in conn.execute(query)]
+
+    def delete_documents(self, kind: str, subject: str, key: str | None = None) -> int:
+        """Remove one document (or all of a subject's, with no key); returns how many."""
+        docs = t.quality_documents
+        where = [docs.c.project == self.project, docs.c.kind == kind, docs.c.subject == subject]
+        if key is not None:
+            where.append(docs.c.key == key)
+        with self._writer.begin() as conn:
+            return int(conn.execute(delete(docs).where(*where)).rowcount)
+
+    # -- monitoring time series -------------------------------------------------------------
+
+    def add_points(self, points: Iterable[MonitorPoint]) -> int:
+        """Record monitoring points (a point at the same view/feature/metric/time replaces the
+        earlier one). Non-finite values are refused: they cannot be charted or compared."""
+        rows = []
+        for point in points:
+            if not math.isfinite(point.value):
+                raise ValueError(
+                    f"monitor point {point.view}.{point.feature or '*'} {point.metric}: "
+                    f"value must be finite, got {point.value}"
+                )
+            rows.append(
+                {
+                    "project": self.project,
+                    "view": point.view,
+                    "feature": point.feature,
+                    "metric": point.metric,
+                    "at_us": to_micros(point.at),
+                    "value": float(point.value),
+                    "context": point.context,
+                }
+            )
+        if not rows:
+            return 0
+        mp = t.monitor_points
+        with self._writer.begin() as conn:
+            for row in rows:
+                conn.execute(
+                    delete(mp).where(
+                        mp.c.project == self.project,
+                        mp.c.view == row["view"],
+                        mp.c.feature == row["feature"],
+                        mp.c.metric == row["metric"],
+                        mp.c.at_us == row["at_us"],
+                    )
+                )
+            conn.execute(insert(mp), rows)
+        return len(rows)
+
+    def points(
+        self,
+        view: str | None = None,
+        *,
+        metric: str | None = None,
+        feature: str | None = None,
+        since: datetime | None = None,
+    ) -> list[MonitorPoint]:
+        """Monitoring points, oldest first, filtered by whatever is given."""
+        mp = t.monitor_points
+        query = select(mp).where(mp.c.project == self.project)
+        if view is not None:
+            query = query.where(mp.c.view == view)
+        if metric is not None:
+            query = query.where(mp.c.metric == metric)
+        if feature is not None:
+            query = query.where(mp.c.feature == feature)
+        if since is not None:
+            query = query.where(mp.c.at_us >= to_micros(since))
+        query = query.order_by(mp.c.at_us, mp.c.view, mp.c.feature, mp.c.metric)
+        with self._reader.connect() as conn:
+            return [
+                MonitorPoint(
+                    row.view,
+                    row.feature,
+                    row.metric,
+                    from_micros(int(row.at_us)),
+                    float(row.value),
+                    row.context,
+                )
+                for row in conn.execute(query)
+            ]
+
+    def latest_points(self, view: str | None = None) -> list[MonitorPoint]:
+        """The newest point of every (view, feature, metric): what /metrics exports."""
+        newest: dict[tuple[str, str, str], MonitorPoint] = {}
+        for point in self.points(view):
+            newest[(point.view, point.feature, point.metric)] = point
+        return list(newest.values())
+
+    # -- online experiment outcomes ---------------------------------------------------------
+
+    def add_outcomes(
+        self,
+        experiment_id: str,
+        outcomes: Sequence[tuple[str, str, float, datetime]],
+    ) -> list[str]:
+        """Record (arm, entity_key, value, at) observations in one transaction; returns their
+        fresh outcome ids."""
+        ids = [secrets.token_hex(8) for _ in outcomes]
+        rows = [
+            {
+                "project": self.project,
+                "experiment_id": experiment_id,
+                "outcome_id": outcome_id,
+                "arm": arm,
+                "entity_key": entity_key,
+                "value": float(value),
+                "at_us": to_micros(at),
+            }
+            for outcome_id, (arm, entity_key, value, at) in zip(ids, outcomes, strict=True)
+        ]
+        if rows:
+            with self._writer.begin() as conn:
+                conn.execute(insert(t.experiment_outcomes), rows)
+        return ids
+
+    def outcomes(self, experiment_id: str) -> list[ExperimentOutcome]:
+        """An experiment's outcomes, oldest first."""
+        eo = t.experiment_outcomes
+        query = (
+            select(eo)
+            .where(eo.c.project == self.project, eo.c.experiment_id == experiment_id)
+            .order_by(eo.c.at_us, eo.c.outcome_id)
+        )
+        with self._reader.connect() as conn:
+            return [
+                ExperimentOutcome(
+                    row.outcome_id,
+                    row.arm,
+                    row.entity_key,
+                    float(row.value),
+                    from_micros(int(row.at_us)),
+                )
+                for row in conn.execute(query)
+            ]
+
+
+def _document(row: Any) -> StoredDocument:
+    return StoredDocument(
+        row.kind, row.subject, row.key, as_utc(row.created_at), json.loads(row.body)
+    )

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cinefeat.definitions._names import check_metadata, check_name
+from cinefeat.definitions._rules import Rule, rule_from_spec, rules_for_column
 from cinefeat.errors import DefinitionError
 from cinefeat.types import Array, DType, parse_dtype
 
@@ -60,12 +61,14 @@ class Entity:
 
 @dataclass(frozen=True, eq=True)
 class Field:
-    """One column of a feature view: a join key or a feature, with its dtype."""
+    """One column of a feature view: a join key or a feature, with its dtype and the rules its
+    values must satisfy (`rules=[InRange(min=0, max=10)]`: see cinefeat.definitions._rules)."""
 
     name: str
     dtype: DType | Array
     description: str = ""
     tags: dict[str, str] = field(default_factory=dict, hash=False)
+    rules: Sequence[Rule] = ()
 
     def __post_init__(self) -> None:
         check_name("Field", self.name)
@@ -77,14 +80,18 @@ class Field:
         _, tags, _ = check_metadata(where, self.description, self.tags, "")
         object.__setattr__(self, "dtype", dtype)
         object.__setattr__(self, "tags", tags)
+        object.__setattr__(self, "rules", rules_for_column(self.name, self.rules, where))
 
     def to_spec(self) -> dict[str, Any]:
-        return {
+        spec: dict[str, Any] = {
             "name": self.name,
             "dtype": str(self.dtype),
             "description": self.description,
             "tags": dict(self.tags),
         }
+        if self.rules:  # left out when empty, so specs stored before rules existed still match
+            spec["rules"] = [rule.to_spec() for rule in self.rules]
+        return spec
 
     @classmethod
     def from_spec(cls, spec: dict[str, Any]) -> Field:
@@ -93,4 +100,5 @@ class Field:
             dtype=parse_dtype(spec["dtype"]),
             description=spec.get("description", ""),
             tags=spec.get("tags", {}),
+            rules=[rule_from_spec(r) for r in spec.get("rules", [])],
         )

@@ -10,6 +10,7 @@ from typing import Any
 from cinefeat.definitions._aggregation import Aggregation
 from cinefeat.definitions._entity import Entity, Field
 from cinefeat.definitions._names import check_metadata, check_name
+from cinefeat.definitions._rules import Custom, Rule, rule_from_spec
 from cinefeat.definitions._source import FileSource
 from cinefeat.errors import DefinitionError
 from cinefeat.types import DType, Int32, Int64, String
@@ -61,6 +62,9 @@ class FeatureView:
     created_timestamp_column: str | None = None
     # Time-window aggregates this view's rows are computed with (see Aggregation).
     aggregations: Sequence[Aggregation] = ()
+    # Rules over the view's columns (each names its column), checked with the Fields' own rules
+    # by FeatureValidator and FeatureValidationStage.
+    rules: Sequence[Rule] = ()
     # Assigned by the registry; user-written definitions leave it unset.
     version: int | None = field(default=None, compare=False)
 
@@ -131,6 +135,7 @@ class FeatureView:
                 f"{where}: source must be a FileSource or None (managed), got {self.source!r}"
             )
         self._check_aggregations(where)
+        self._check_rules(where)
         if self.version is not None and (not isinstance(self.version, int) or self.version < 1):
             raise DefinitionError(
                 f"{where}: version must be a positive integer, got {self.version}"
@@ -153,6 +158,29 @@ class FeatureView:
                         f"Field({name!r}, ...) (or name the aggregation after an existing field)"
                     )
         object.__setattr__(self, "aggregations", aggregations)
+
+    def _check_rules(self, where: str) -> None:
+        rules = self.rules
+        if isinstance(rules, str) or not isinstance(rules, Sequence):
+            raise DefinitionError(f"{where}: rules must be a list of rules, got {rules!r}")
+        columns = {f.name for f in self.schema}
+        for rule in rules:
+            if not hasattr(rule, "describe") or not hasattr(rule, "column"):
+                raise DefinitionError(
+                    f"{where}: rules must be rules like InRange(...), got {rule!r}"
+                )
+            row_level = isinstance(rule, Custom) and rule.expression is not None
+            if rule.column not in columns and not (row_level and rule.column == ""):
+                raise DefinitionError(
+                    f"{where}: rule {rule.describe()!r} checks column {rule.column!r}, which is "
+                    f"not in the schema {sorted(columns)}"
+                )
+        object.__setattr__(self, "rules", tuple(rules))
+
+    @property
+    def all_rules(self) -> tuple[Rule, ...]:
+        """The Fields' rules, then the view's."""
+        return (*(rule for f in self.schema for rule in f.rules), *self.rules)
 
     def _check_time_columns(self, where: str) -> None:
         if self.source is not None and (
@@ -261,6 +289,8 @@ class FeatureView:
             "timestamp_field": self.timestamp_field,
             "created_timestamp_column": self.created_timestamp_column,
             "aggregations": [a.to_spec() for a in self.aggregations],
+            # Left out when empty, so specs stored before rules existed compare equal.
+            **({"rules": [r.to_spec() for r in self.rules]} if self.rules else {}),
         }
 
     @classmethod
@@ -279,6 +309,7 @@ class FeatureView:
             timestamp_field=spec.get("timestamp_field"),
             created_timestamp_column=spec.get("created_timestamp_column"),
             aggregations=[Aggregation.from_spec(a) for a in spec.get("aggregations", [])],
+            rules=[rule_from_spec(r) for r in spec.get("rules", [])],
             version=version,
         )
 

@@ -1,9 +1,10 @@
-"""Validation rules for feature values and `FeatureValidator`, which checks a frame against
-them with pandera (its Polars backend) and reports each rule's result as a value.
+"""`FeatureValidator`: checks a frame against validation rules with pandera (its Polars
+backend) and reports each rule's result as a value, with the failing rows.
 
-Rules: `NotNull` (with an allowed null rate), `InRange`, `AllowedValues`, `Matches` (a
-regular expression), `Unique`, and `Custom` (any pandera check); with a feature view, each
-column's dtype is checked too.
+The rules are definitions (cinefeat.definitions._rules): `NotNull` (with an allowed null
+rate), `InRange`, `AllowedValues`, `Matches` (a regular expression), `Unique`, and `Custom` (a
+SQL expression, or any pandera check). With a feature view, the view's and its Fields' rules
+apply and each column's dtype is checked too.
 """
 
 from __future__ import annotations
@@ -12,9 +13,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import polars as pl
 
-from cinefeat.definitions import FeatureView
+from cinefeat.definitions import (
+    AllowedValues,
+    Custom,
+    FeatureView,
+    InRange,
+    Matches,
+    NotNull,
+    Rule,
+    Unique,
+)
 from cinefeat.offline import storage_schema, to_polars_frame
 
 __all__ = [
@@ -34,67 +45,6 @@ _SAMPLES = 5  # failing values shown per rule
 
 
 @dataclass(frozen=True)
-class NotNull:
-    column: str
-    max_null_rate: float = 0.0  # the share of nulls allowed
-
-    def describe(self) -> str:
-        allowed = f" (up to {self.max_null_rate:.1%})" if self.max_null_rate else ""
-        return f"{self.column} is not null{allowed}"
-
-
-@dataclass(frozen=True)
-class InRange:
-    column: str
-    min: float | None = None  # inclusive
-    max: float | None = None  # inclusive
-
-    def describe(self) -> str:
-        return f"{self.column} in [{self.min}, {self.max}]"
-
-
-@dataclass(frozen=True)
-class AllowedValues:
-    column: str
-    values: tuple[Any, ...]
-
-    def describe(self) -> str:
-        return f"{self.column} in {list(self.values)}"
-
-
-@dataclass(frozen=True)
-class Matches:
-    column: str
-    pattern: str
-
-    def describe(self) -> str:
-        return f"{self.column} matches /{self.pattern}/"
-
-
-@dataclass(frozen=True)
-class Unique:
-    column: str
-
-    def describe(self) -> str:
-        return f"{self.column} is unique"
-
-
-@dataclass(frozen=True)
-class Custom:
-    """Any pandera check (`pandera.polars.Check`) on one column, under a name of yours."""
-
-    column: str
-    name: str
-    check: Any = field(compare=False)
-
-    def describe(self) -> str:
-        return f"{self.column}: {self.name}"
-
-
-Rule = NotNull | InRange | AllowedValues | Matches | Unique | Custom
-
-
-@dataclass(frozen=True)
 class RuleResult:
     rule: str  # the rule, described
     column: str
@@ -102,6 +52,19 @@ class RuleResult:
     failing_rows: int
     message: str
     samples: list[Any] = field(default_factory=list)  # some failing values, as text
+    # Positions of the failing rows in the checked frame (None: the rule fails the frame as a
+    # whole, like a wrong dtype). Not part of to_dict: it can be as long as the frame.
+    row_index: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "column": self.column,
+            "passed": self.passed,
+            "failing_rows": self.failing_rows,
+            "message": self.message,
+            "samples": [str(v) for v in self.samples],
+        }
 
 
 @dataclass(frozen=True)
@@ -126,8 +89,38 @@ class QualityReport:
     def failed(self) -> list[RuleResult]:
         return [r for r in self.results if not r.passed]
 
+    def row_failures(self) -> pl.DataFrame:
+        """One row per failing row of the checked frame: its position (`index`) and the first
+        failed rule it breaks (`reason`), in rule order. Frame-level failures (a wrong dtype)
+        have no rows here: see `failed()`."""
+        parts = [
+            pl.DataFrame(
+                {"index": result.row_index, "order": order, "reason": result.rule},
+                schema={"index": pl.Int64, "order": pl.Int32, "reason": pl.String},
+            )
+            for order, result in enumerate(self.results)
+            if not result.passed and result.row_index is not None and len(result.row_index)
+        ]
+        if not parts:
+            return pl.DataFrame(schema={"index": pl.Int64, "reason": pl.String})
+        return (
+            pl.concat(parts)
+            .sort("index", "order")
+            .unique("index", keep="first", maintain_order=True)
+            .drop("order")
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "passed": self.passed,
+            "score": self.score,
+            "results": [r.to_dict() for r in self.results],
+        }
+
 
 def _check(rule: Rule) -> Any:
+    """The pandera check of a rule; None for rules checked another way."""
     import pandera.polars as pa
 
     if isinstance(rule, InRange):
@@ -139,31 +132,36 @@ def _check(rule: Rule) -> Any:
     if isinstance(rule, AllowedValues):
         return pa.Check.isin(list(rule.values))
     if isinstance(rule, Matches):
-        return pa.Check.str_matches(rule.pattern)
+        return pa.Check.str_contains(rule.pattern)
     if isinstance(rule, Custom):
-        return rule.check
+        return rule.check  # None for SQL expressions
     return None
 
 
 class FeatureValidator:
-    """Checks frames against a set of rules (and, given a view, its dtypes)."""
+    """Checks frames against a set of rules (and, given a view, its rules and dtypes)."""
 
     def __init__(self, rules: Sequence[Rule] = ()) -> None:
         self.rules = list(rules)
 
     def validate_features(self, df: Any, view: FeatureView | None = None) -> QualityReport:
-        """Every rule's result on `df` (pandas, Polars or Arrow); never raises on bad data."""
+        """Every rule's result on `df` (pandas, Polars or Arrow); never raises on bad data.
+        With `view`, its Fields' and its own rules are checked first, then these, and each
+        column's dtype against the view's."""
         import pandera.polars as pa
         from pandera.errors import SchemaErrors
 
         frame: pl.DataFrame = to_polars_frame(df, "df")
+        rules = [*(view.all_rules if view is not None else ()), *self.rules]
         dtypes: dict[str, Any] = {}
         if view is not None:
             dtypes = dict(pl.Schema(storage_schema(view)).items())
-        columns = {r.column for r in self.rules} | (set(dtypes) & set(frame.columns))
+        present = set(frame.columns)
+        # Rules on missing columns, and SQL expressions, are not pandera's to check.
+        columns = {r.column for r in rules if r.column in present} | (set(dtypes) & present)
         checks: dict[str, list[tuple[Rule, Any]]] = {c: [] for c in columns}
-        for rule in self.rules:
-            if (check := _check(rule)) is not None:
+        for rule in rules:
+            if rule.column in columns and (check := _check(rule)) is not None:
                 checks[rule.column].append((rule, check))
         schema = pa.DataFrameSchema(
             {
@@ -171,7 +169,7 @@ class FeatureValidator:
                     dtypes.get(c),
                     checks=[check for _, check in checks[c]],
                     nullable=True,  # null rates are checked here, with their allowance
-                    unique=any(isinstance(r, Unique) and r.column == c for r in self.rules),
+                    unique=any(isinstance(r, Unique) and r.column == c for r in rules),
                     required=False,
                 )
                 for c in columns
@@ -182,53 +180,89 @@ class FeatureValidator:
             schema.validate(frame, lazy=True)
         except SchemaErrors as errors:
             failures = errors.failure_cases
-        return QualityReport(frame.height, self._results(frame, failures, checks, dtypes))
+        results = _dtype_results(frame, dtypes)
+        results += [_rule_result(frame, rule, failures, checks) for rule in rules]
+        return QualityReport(frame.height, results)
 
-    def _results(
-        self,
-        frame: pl.DataFrame,
-        failures: pl.DataFrame,
-        checks: dict[str, list[tuple[Rule, Any]]],
-        dtypes: dict[str, Any],
-    ) -> list[RuleResult]:
-        results: list[RuleResult] = []
-        for column, dtype in dtypes.items():
-            if column in frame.columns:
-                found = frame.schema[column]
-                results.append(
-                    RuleResult(
-                        f"{column} is {dtype}",
-                        column,
-                        found == dtype,
-                        0 if found == dtype else frame.height,
-                        "ok" if found == dtype else f"{column} is {found}, expected {dtype}",
-                    )
-                )
-        for rule in self.rules:
-            if rule.column not in frame.columns:
-                results.append(
-                    RuleResult(rule.describe(), rule.column, False, frame.height, "no such column")
-                )
-                continue
-            if isinstance(rule, NotNull):
-                nulls = frame.get_column(rule.column).null_count()
-                rate = nulls / frame.height if frame.height else 0.0
-                ok = rate <= rule.max_null_rate
-                message = "ok" if ok else f"{nulls:,} null values ({rate:.2%})"
-                results.append(
-                    RuleResult(rule.describe(), rule.column, ok, 0 if ok else nulls, message)
-                )
-                continue
-            mine = failures.filter(pl.col("column") == rule.column) if failures.height else failures
-            if isinstance(rule, Unique):
-                mine = mine.filter(pl.col("check") == "field_uniqueness") if mine.height else mine
-            else:
-                number = [r for r, _ in checks[rule.column]].index(rule)
-                mine = mine.filter(pl.col("check_number") == number) if mine.height else mine
-            count = mine.height
-            samples = mine.get_column("failure_case").head(_SAMPLES).to_list() if count else []
-            message = "ok" if not count else f"{count:,} rows fail, e.g. {samples[:3]}"
+
+def _dtype_results(frame: pl.DataFrame, dtypes: dict[str, Any]) -> list[RuleResult]:
+    results = []
+    for column, dtype in dtypes.items():
+        if column in frame.columns:
+            found = frame.schema[column]
+            ok = found == dtype
             results.append(
-                RuleResult(rule.describe(), rule.column, not count, count, message, samples)
+                RuleResult(
+                    f"{column} is {dtype}",
+                    column,
+                    ok,
+                    0 if ok else frame.height,
+                    "ok" if ok else f"{column} is {found}, expected {dtype}",
+                )
             )
-        return results
+    return results
+
+
+def _rule_result(
+    frame: pl.DataFrame,
+    rule: Rule,
+    failures: pl.DataFrame,
+    checks: dict[str, list[tuple[Rule, Any]]],
+) -> RuleResult:
+    described = rule.describe()
+    if isinstance(rule, Custom) and rule.expression is not None:
+        return _expression_result(frame, rule)
+    if rule.column not in frame.columns:
+        return RuleResult(described, rule.column, False, frame.height, "no such column")
+    if isinstance(rule, NotNull):
+        nulls = frame.get_column(rule.column).null_count()
+        rate = nulls / frame.height if frame.height else 0.0
+        if rate <= rule.max_null_rate:
+            return RuleResult(described, rule.column, True, 0, "ok", row_index=_NONE)
+        nulls_at = frame.select(pl.arg_where(pl.col(rule.column).is_null())).to_series()
+        return RuleResult(
+            described,
+            rule.column,
+            False,
+            nulls,
+            f"{nulls:,} null values ({rate:.2%})",
+            row_index=nulls_at.to_numpy(),
+        )
+    mine = failures.filter(pl.col("column") == rule.column) if failures.height else failures
+    if isinstance(rule, Unique):
+        mine = mine.filter(pl.col("check") == "field_uniqueness") if mine.height else mine
+    else:
+        number = [r for r, _ in checks[rule.column]].index(rule)
+        mine = mine.filter(pl.col("check_number") == number) if mine.height else mine
+    count = mine.height
+    samples = mine.get_column("failure_case").head(_SAMPLES).to_list() if count else []
+    failing = mine.get_column("index").cast(pl.Int64).to_numpy() if count else _NONE
+    message = "ok" if not count else f"{count:,} rows fail, e.g. {samples[:3]}"
+    return RuleResult(described, rule.column, not count, count, message, samples, failing)
+
+
+def _expression_result(frame: pl.DataFrame, rule: Custom) -> RuleResult:
+    """A SQL CHECK: rows where the expression is false fail; where it is null, they pass."""
+    assert rule.expression is not None
+    try:
+        holds = frame.select(pl.sql_expr(rule.expression).alias("holds")).to_series()
+    except Exception as exc:  # any parse or column error is the rule's failure
+        message = f"expression {rule.expression!r} cannot be evaluated: {exc}".splitlines()[0]
+        return RuleResult(rule.describe(), rule.column, False, frame.height, message)
+    if holds.dtype != pl.Boolean:
+        return RuleResult(
+            rule.describe(),
+            rule.column,
+            False,
+            frame.height,
+            f"expression {rule.expression!r} gives {holds.dtype}, not true/false",
+        )
+    index = frame.select(pl.arg_where(holds.not_().fill_null(False))).to_series().to_numpy()
+    count = len(index)
+    shown = rule.column or frame.columns[0] if frame.width else ""
+    samples = frame.get_column(shown).gather(index[:_SAMPLES]).to_list() if count and shown else []
+    message = "ok" if not count else f"{count:,} rows fail"
+    return RuleResult(rule.describe(), rule.column, not count, count, message, samples, index)
+
+
+_NONE = np.zeros(0, dtype=np.int64)

@@ -96,8 +96,8 @@ def view_change_reasons(
     for name in sorted(set(old_fields) & set(new_fields)):
         if old_aggregated.get(name) != new_aggregated.get(name):
             breaking.append(f"field {name!r} is computed differently by its aggregation")
-    for key in ("ttl_seconds", "online", "description", "tags", "owner", "aggregations"):
-        default: list[Any] | None = [] if key == "aggregations" else None
+    for key in ("ttl_seconds", "online", "description", "tags", "owner", "aggregations", "rules"):
+        default: list[Any] | None = [] if key in ("aggregations", "rules") else None
         if old.get(key, default) != new.get(key, default):
             other.append(f"{key} changed")
     old_schema = {f["name"]: f for f in old["schema"]}

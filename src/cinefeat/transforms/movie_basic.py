@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from cinefeat.definitions import Field
+from cinefeat.definitions import Field, InRange
 from cinefeat.sources._schema import TMDB_GENRE_SLUGS, TMDB_GENRES
 from cinefeat.transforms._movie_common import finish, movie_input, movie_view
 from cinefeat.types import Bool, Float64, Int32, Int64, String
@@ -84,10 +84,25 @@ movie_basic = movie_view(
     "basic",
     "TMDB popularity and votes, genre and language one-hots and a rating tier, per snapshot",
     [
-        Field("popularity", Float64, "TMDB popularity score at the snapshot"),
+        Field(
+            "popularity",
+            Float64,
+            "TMDB popularity score at the snapshot",
+            rules=[InRange(min=0)],
+        ),
         Field("log_popularity", Float64, "ln(1 + popularity), popularity clamped at 0"),
-        Field("vote_average", Float64, "Mean TMDB vote (0-10) at the snapshot"),
-        Field("vote_count", Int64, "Number of TMDB votes at the snapshot"),
+        Field(
+            "vote_average",
+            Float64,
+            "Mean TMDB vote (0-10) at the snapshot",
+            rules=[InRange(min=0, max=10)],
+        ),
+        Field(
+            "vote_count",
+            Int64,
+            "Number of TMDB votes at the snapshot",
+            rules=[InRange(min=0)],
+        ),
         Field("adult", Bool, "TMDB adult content flag"),
         *(
             Field(feature, Bool, f"genre_ids holds TMDB genre {TMDB_GENRES[gid]!r} (id {gid})")

@@ -15,8 +15,13 @@ from cinefeat.errors import ConfigError
 
 __all__ = [
     "CONFIG_FILE",
+    "AlertSinkConfig",
     "CacheConfig",
+    "FileAlertSinkConfig",
+    "HttpAlertSinkConfig",
+    "MonitoringConfig",
     "OfflineStoreConfig",
+    "QualityConfig",
     "RegistryConfig",
     "RepoConfig",
     "ServerConfig",
@@ -85,6 +90,56 @@ class ServerConfig(_Strict):
     max_push_rows: int = Field(default=100_000, ge=1)  # rows per push; more gets 413
 
 
+class FileAlertSinkConfig(_Strict):
+    """Alerts appended as JSON lines to a file (relative to the repo)."""
+
+    type: Literal["file"] = "file"
+    path: str = "data/alerts.jsonl"
+
+
+class HttpAlertSinkConfig(_Strict):
+    """Alerts POSTed as JSON to a URL on your own network (a webhook receiver, Alertmanager's
+    generic webhook bridge, a chat relay, ...)."""
+
+    type: Literal["http"] = "http"
+    url: str = Field(pattern=r"^https?://")
+    timeout_seconds: float = Field(default=5.0, gt=0)
+    headers: dict[str, str] = {}
+
+
+AlertSinkConfig = Annotated[FileAlertSinkConfig | HttpAlertSinkConfig, Field(discriminator="type")]
+
+
+class MonitoringConfig(_Strict):
+    """What is checked after each pipeline run and each materialization, and what breaches.
+    Every check reads at most `sample_rows` rows per view version (drift, null rates)."""
+
+    enabled: bool = True
+    after_pipeline: bool = True
+    after_materialize: bool = True
+    sample_rows: int = Field(default=100_000, ge=100)
+    # A feature's null rate above this raises an alert (a NotNull rule's allowance wins).
+    max_null_rate: float = Field(default=0.05, ge=0, le=1)
+    # Newest event older than this raises an alert; unset: the view's ttl (no alert without).
+    max_staleness_seconds: float | None = Field(default=None, gt=0)
+    # Drift against the data the previous check saw: see cinefeat.quality.DriftThresholds.
+    drift_alpha: float = Field(default=0.01, gt=0, lt=1)
+    drift_psi: float = Field(default=0.1, gt=0)
+    drift_js: float = Field(default=0.1, gt=0)
+
+
+class QualityConfig(_Strict):
+    """Profiles on write, monitoring and where alerts go (none: only listed by `cinefeat
+    alerts`)."""
+
+    profile_on_write: bool = True
+    # Above this many rows a write's profile estimates quantiles, histograms and top values
+    # from a sample (counts, nulls, range and moments stay exact).
+    profile_sample_rows: int = Field(default=100_000, ge=100)
+    monitoring: MonitoringConfig = MonitoringConfig()
+    alert_sink: AlertSinkConfig | None = None
+
+
 class RepoConfig(_Strict):
     project: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     registry: RegistryConfig = RegistryConfig()
@@ -92,6 +147,7 @@ class RepoConfig(_Strict):
     online_store: OnlineStoreConfig = SqliteOnlineStoreConfig()
     cache: CacheConfig = CacheConfig()
     server: ServerConfig = ServerConfig()
+    quality: QualityConfig = QualityConfig()
 
     @field_validator("registry", mode="before")
     @classmethod
@@ -104,7 +160,7 @@ class RepoConfig(_Strict):
         return resolved if resolved.is_absolute() else repo_path / resolved
 
 
-_UNION_TAGS = {"sqlite"}
+_UNION_TAGS = {"sqlite", "file", "http"}
 
 
 def _describe(error: dict[str, Any]) -> str:

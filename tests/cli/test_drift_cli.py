@@ -82,11 +82,30 @@ def test_a_bad_sample_is_a_clean_error(repo: Path) -> None:
 
 
 def test_stats_profiles_the_stored_features(repo: Path) -> None:
-    out = ok("stats", "movie_stats", cwd=repo)
-    assert "movie_stats: 6,000 rows (latest)" in out
+    out = ok("stats", "movie_stats", "--sample", "latest", cwd=repo)
+    assert "movie_stats: 6,000 rows stored (latest)" in out
     assert "language" in out and "en (" in out  # the most common language
     profile = json.loads(ok("stats", "movie_stats", "--sample", "v0", "--json", cwd=repo))
     assert profile["rows"] == 3_000
     assert set(profile["columns"]) == {"popularity", "votes", "language"}
     assert profile["columns"]["popularity"]["mean"] == pytest.approx(5.0, abs=0.1)
     assert profile["columns"]["language"]["distinct"] == 3
+
+
+def test_stats_shows_the_profile_stored_with_each_commit(repo: Path) -> None:
+    out = ok("stats", "movie_stats", cwd=repo)
+    assert "3,000 rows written by the write that made Delta version 1 (view v1" in out
+    newest = json.loads(ok("stats", "movie_stats", "--json", cwd=repo))
+    first = json.loads(ok("stats", "movie_stats", "--commit", "0", "--json", cwd=repo))
+    assert newest["columns"]["popularity"]["mean"] == pytest.approx(6.0, abs=0.1)
+    assert first["columns"]["popularity"]["mean"] == pytest.approx(5.0, abs=0.1)
+    # The stored profile covers the event time too.
+    assert first["columns"]["event_timestamp"]["min"].startswith("2024-03-01")
+    history = json.loads(ok("stats", "movie_stats", "--history", "--json", cwd=repo))
+    assert [(h["delta_version"], h["operation"], h["rows"]) for h in history] == [
+        (1, "write", 3_000),
+        (0, "write", 3_000),
+    ]
+    missing = cinefeat("stats", "movie_stats", "--commit", "7", cwd=repo)
+    assert missing.returncode == 1
+    assert "no profile is stored for movie_stats Delta version 7" in missing.stderr

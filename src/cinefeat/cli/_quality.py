@@ -131,24 +131,55 @@ def _short(value: Any) -> str:
 def stats(
     view: Annotated[str, typer.Argument(help="A managed feature view.")],
     sample: Annotated[
-        str, typer.Option(help="Delta version (7), time range (START..END) or 'latest'.")
-    ] = "latest",
+        str | None,
+        typer.Option(
+            help="Profile stored rows now instead: Delta version (7), time range "
+            "(START..END) or 'latest'."
+        ),
+    ] = None,
+    commit: Annotated[
+        int | None, typer.Option(help="The stored profile of this Delta version's commit.")
+    ] = None,
+    history: Annotated[
+        bool, typer.Option("--history", help="List the stored profiles of every commit.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the profile as JSON.")] = False,
     repo: Annotated[Path, typer.Option("--repo", "-r", help="Repo directory.")] = Path("."),
 ) -> None:
-    """Profile the features of VIEW as stored: count, nulls, distinct values, range,
-    quantiles, mean and standard deviation, and the most common values."""
-    from cinefeat.quality import profile_frame
+    """The profile of VIEW's features: count, nulls, distinct values, range, quantiles, mean,
+    standard deviation and the most common values. By default the profile stored with the
+    newest commit (what it wrote); --sample profiles the stored rows now."""
+    from cinefeat.quality import list_write_profiles, profile_frame
     from cinefeat.store import FeatureStore
 
     with FeatureStore(repo) as store:
         definition = store.get_feature_view(view)
-        frame = _sample(store, definition, sample)
-    profile = profile_frame(frame, list(definition.feature_names))
+        stored = list_write_profiles(store.registry.quality_records(), view)
+        if history:
+            _print_history(view, stored, as_json)
+            return
+        if commit is not None:
+            stored = [p for p in stored if p.delta_version == commit]
+            if not stored:
+                raise CinefeatError(f"no profile is stored for {view} Delta version {commit}")
+        if sample is None and stored:
+            chosen = stored[0]
+            profile = chosen.profile
+            title = (
+                f"{view}: {profile.rows:,} rows written by the {chosen.operation} that made "
+                f"Delta version {chosen.delta_version} (view v{chosen.version}, "
+                f"{chosen.written_at:%Y-%m-%d %H:%M:%S} UTC)"
+            )
+        else:
+            frame = _sample(store, definition, sample or "latest")
+            profile = profile_frame(frame, list(definition.feature_names))
+            title = f"{view}: {profile.rows:,} rows stored ({sample or 'latest'})"
     if as_json:
         print(json.dumps(profile.to_dict(), default=str))
         return
-    table = Table(title=f"{view}: {profile.rows:,} rows ({sample})", title_justify="left")
+    if profile.sampled_rows:
+        title += f"; shape from a sample of {profile.sampled_rows:,}"
+    table = Table(title=title, title_justify="left")
     headers = ("feature", "dtype", "nulls", "distinct", "min", "p50", "max", "mean", "std", "top")
     for name in headers:
         table.add_column(name, justify="left" if name in ("feature", "dtype", "top") else "right")
@@ -165,5 +196,36 @@ def stats(
             _short(column.mean),
             _short(column.std),
             top,
+        )
+    console.print(table)
+
+
+def _print_history(view: str, profiles: list[Any], as_json: bool) -> None:
+    if as_json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "delta_version": p.delta_version,
+                        "version": p.version,
+                        "operation": p.operation,
+                        "written_at": p.written_at.isoformat(),
+                        "rows": p.profile.rows,
+                    }
+                    for p in profiles
+                ]
+            )
+        )
+        return
+    table = Table(title=f"{view}: profiles of {len(profiles)} commits", title_justify="left")
+    for name in ("Delta version", "view version", "operation", "written at (UTC)", "rows"):
+        table.add_column(name)
+    for p in profiles:
+        table.add_row(
+            str(p.delta_version),
+            f"v{p.version}",
+            p.operation,
+            f"{p.written_at:%Y-%m-%d %H:%M:%S}",
+            f"{p.profile.rows:,}",
         )
     console.print(table)

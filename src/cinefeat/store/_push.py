@@ -12,7 +12,7 @@ from cinefeat.definitions import FeatureView
 from cinefeat.duck import connect
 from cinefeat.errors import CinefeatError
 from cinefeat.materialize import OnlineWriter, latest_rows_sql, write_latest_rows
-from cinefeat.offline import CREATED, TS, DeltaOfflineStore, conform_to_view
+from cinefeat.offline import CREATED, TS, DeltaOfflineStore, WriteResult, conform_to_view
 from cinefeat.sqltext import quote_ident
 
 __all__ = ["PushTarget", "push_rows"]
@@ -40,7 +40,8 @@ def push_rows(
     offline: DeltaOfflineStore,
     online: OnlineWriter,
     on_written: Callable[[str], None],
-) -> None:
+) -> WriteResult | None:
+    """Returns what was committed offline (None when pushing online only)."""
     if to not in _TARGETS:
         raise CinefeatError(f"push: 'to' must be one of {list(_TARGETS)}, got {to!r}")
     if to != "offline" and not view.online:
@@ -49,9 +50,10 @@ def push_rows(
         )
     # Validate once, before anything is written, so a bad frame leaves both stores untouched.
     conformed = conform_to_view(view, table, datetime.now(UTC))
+    written = None
     if to in ("offline", "online_and_offline"):
         # Offline first: it is the system of record; the online upsert is idempotent on retry.
-        offline.write_conformed(view, conformed)
+        written = offline.write_conformed(view, conformed)
     if to in ("online", "online_and_offline") and conformed.num_rows:
         connection = connect()
         try:
@@ -61,3 +63,4 @@ def push_rows(
         finally:
             connection.close()
         on_written(view.table_name)
+    return written

@@ -39,6 +39,7 @@ from cinefeat.registry import (
 )
 from cinefeat.store._historical import historical_job
 from cinefeat.store._push import PushTarget, push_rows
+from cinefeat.store._quality_hooks import profile_rows, store_profile
 from cinefeat.timeutil import as_utc
 
 if TYPE_CHECKING:  # polars-heavy; loaded when first used so `cinefeat apply` stays quick
@@ -192,7 +193,12 @@ class FeatureStore:
         `skip_existing`, rows whose join keys and event time are already stored are left out
         (`rows` of the result counts only the new ones): re-writing the same data is a no-op."""
         resolved = self._view(view)
-        return self.offline_store.write(resolved, to_arrow_table(df, "df"), skip_existing)
+        rows = to_arrow_table(df, "df")
+        profile = profile_rows(self, resolved, rows)
+        result = self.offline_store.write(resolved, rows, skip_existing)
+        if result.rows:
+            store_profile(self, resolved, profile, result.delta_version, "write")
+        return result
 
     def replace_offline(
         self,
@@ -216,7 +222,11 @@ class FeatureStore:
         replaced)."""
         resolved = self._view(view)
         rows = to_arrow_table(df, "df")
-        return self.offline_store.replace_rows(resolved, rows, in_slice, staged)
+        profile = profile_rows(self, resolved, rows, staged)
+        result = self.offline_store.replace_rows(resolved, rows, in_slice, staged)
+        if result.inserted or result.updated:
+            store_profile(self, resolved, profile, result.delta_version, "replace")
+        return result
 
     def read_offline(self, view: FeatureView | str, delta_version: int | None = None) -> Any:
         """All stored rows of a managed view (at a Delta version), as an Arrow table."""
@@ -332,14 +342,18 @@ class FeatureStore:
         """Write fresh rows straight to the online store, the offline store, or both. Online, a
         row only replaces an entity's stored row if its event time is newer."""
         view = self._view(feature_view)
-        push_rows(
+        rows = to_arrow_table(df, "df")
+        profile = profile_rows(self, view, rows) if to != "online" else None
+        written = push_rows(
             view,
-            to_arrow_table(df, "df"),
+            rows,
             to,
             offline=self.offline_store,
             online=self.online_store,
             on_written=self._invalidate,
         )
+        if written is not None and written.rows:
+            store_profile(self, view, profile, written.delta_version, "push")
 
     def ingest(self, result: LoadResult) -> IngestReport:
         """Write a loader's result into this repo: accepted movies to `tmdb_movies` (ratings to

@@ -1,0 +1,84 @@
+"""What the store does for feature quality around its writes: profile what each offline
+commit writes, and store the profile once the commit stands. Profiling failures are logged,
+never raised: they must not cost the user a write."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from cinefeat.definitions import FeatureView
+from cinefeat.offline import StagedFiles
+
+if TYPE_CHECKING:
+    from cinefeat.store._store import FeatureStore
+
+__all__ = ["profile_rows", "store_profile"]
+
+log = logging.getLogger("cinefeat.quality")
+
+
+def profile_rows(
+    store: FeatureStore, view: FeatureView, rows: pa.Table, staged: Sequence[StagedFiles] = ()
+) -> Any:
+    """The profile (a cinefeat.quality.FrameProfile) of `rows` and the `staged` data files
+    about to be committed with them, or None (profiling off, nothing to profile, or it
+    failed). Computed before the commit: a replacement may delete staged files it reads back."""
+    settings = store.config.quality
+    if not settings.profile_on_write:
+        return None
+    import polars as pl
+
+    parts: list[pl.LazyFrame] = []
+    if rows.num_rows:
+        frame = pl.from_arrow(rows)
+        assert isinstance(frame, pl.DataFrame)
+        parts.append(frame.lazy())
+    paths = [path for files in staged for path in files.paths(store.offline_store.root)]
+    if paths:
+        parts.append(pl.scan_parquet(paths))
+    if not parts:
+        return None
+    try:
+        from cinefeat.quality import profile_written_rows
+
+        return profile_written_rows(
+            view,
+            pl.concat(parts, how="diagonal_relaxed"),
+            sample_rows=settings.profile_sample_rows,
+        )
+    except Exception:  # the write goes ahead without a profile
+        log.warning("could not profile the rows written to %s", view.table_name, exc_info=True)
+        return None
+
+
+def store_profile(
+    store: FeatureStore,
+    view: FeatureView,
+    profile: Any,
+    delta_version: int | None,
+    operation: str,
+) -> None:
+    """Keep `profile` in the registry as that of the commit that made `delta_version`."""
+    if profile is None or delta_version is None:
+        return
+    try:
+        from cinefeat.quality import store_write_profile
+
+        store_write_profile(
+            store.registry.quality_records(),
+            view,
+            profile,
+            delta_version=delta_version,
+            operation=operation,
+        )
+    except Exception:  # the commit stands; a missing profile is logged, not an error
+        log.warning(
+            "could not store the profile of %s Delta version %s",
+            view.table_name,
+            delta_version,
+            exc_info=True,
+        )

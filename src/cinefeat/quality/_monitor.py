@@ -1,0 +1,318 @@
+"""Monitoring: after a pipeline run or a materialization (or on demand), check each view's new
+data (freshness, null rates, key uniqueness, rules, drift against the data the previous check
+saw), record the results as time series in the registry, score the view and raise or resolve
+alerts.
+
+A check looks at the rows with an event time after the newest one the previous check saw (the
+"window"); the first check sees every row. Drift compares the window with the previous
+check's window, so a new crawl is compared with the crawl before it, not diluted by history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from cinefeat.definitions import FeatureView, NotNull
+from cinefeat.offline import TS, scan_sql
+from cinefeat.quality._alerts import Alert, Breach, update_alerts
+from cinefeat.quality._drift import DriftReport, DriftThresholds, detect_drift
+from cinefeat.quality._score import QualityScore, score_view
+from cinefeat.registry import MonitorPoint
+from cinefeat.timeutil import as_utc
+
+if TYPE_CHECKING:
+    from cinefeat.store import FeatureStore
+
+__all__ = ["MONITOR_KIND", "MonitorReport", "ViewCheck", "monitor_views"]
+
+MONITOR_KIND = "monitor"
+
+
+@dataclass(frozen=True)
+class ViewCheck:
+    """What one check of one view found. `window_start` (exclusive) .. `window_end` are the
+    event times of the rows checked; `reference_window` those drift was measured against."""
+
+    view: str
+    version: int
+    delta_version: int | None
+    checked_at: datetime
+    context: str
+    rows: int  # rows in the window
+    window_start: datetime | None
+    window_end: datetime | None
+    freshness_seconds: float | None  # now - newest event time of the whole view
+    staleness_budget_seconds: float | None
+    null_rates: dict[str, float] = field(default_factory=dict)
+    duplicate_keys: int = 0  # rows of the window repeating a (join keys, event time) identity
+    valid_share: float | None = None  # rows passing every rule (None: the view has no rules)
+    drift: DriftReport | None = None
+    reference_window: tuple[datetime | None, datetime | None] | None = None
+    score: QualityScore | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        def iso(value: datetime | None) -> str | None:
+            return None if value is None else value.isoformat()
+
+        return {
+            "view": self.view,
+            "version": self.version,
+            "delta_version": self.delta_version,
+            "checked_at": iso(self.checked_at),
+            "context": self.context,
+            "rows": self.rows,
+            "window_start": iso(self.window_start),
+            "window_end": iso(self.window_end),
+            "freshness_seconds": self.freshness_seconds,
+            "staleness_budget_seconds": self.staleness_budget_seconds,
+            "null_rates": self.null_rates,
+            "duplicate_keys": self.duplicate_keys,
+            "valid_share": self.valid_share,
+            "drifted_features": self.drift.drifted_columns if self.drift else None,
+            "psi": {n: _finite(c.psi) for n, c in self.drift.columns.items()}
+            if self.drift
+            else None,
+            "reference_window": [iso(t) for t in self.reference_window]
+            if self.reference_window
+            else None,
+            "score": self.score.to_dict() if self.score else None,
+        }
+
+
+@dataclass(frozen=True)
+class MonitorReport:
+    checks: list[ViewCheck]
+    alerts: list[Alert]  # alerts raised or resolved by these checks
+
+    @property
+    def firing(self) -> list[Alert]:
+        return [a for a in self.alerts if a.status == "firing"]
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and value == value and abs(value) != float("inf") else None
+
+
+def monitor_views(
+    store: FeatureStore,
+    views: Sequence[str] | None = None,
+    *,
+    context: str = "manual",
+    now: datetime | None = None,
+) -> MonitorReport:
+    """Check `views` (default: every managed view), record the results and update alerts."""
+    settings = store.config.quality.monitoring
+    checked_at = as_utc(now) if now is not None else datetime.now(UTC)
+    records = store.registry.quality_records()
+    names = list(views) if views is not None else [v.name for v in store.list_feature_views()]
+    checks: list[ViewCheck] = []
+    breaches: dict[str, tuple[list[Breach], set[str]]] = {}
+    for name in names:
+        view = store.get_feature_view(name)
+        if not view.is_managed:
+            continue
+        check = _check_view(store, view, checked_at, context)
+        if check is None:
+            continue
+        checks.append(check)
+        records.put_document(
+            MONITOR_KIND, view.name, f"{checked_at:%Y%m%dT%H%M%S%f}", check.to_dict(), checked_at
+        )
+        records.add_points(_points(check))
+        breaches[view.name] = _breaches(view, check, settings.max_null_rate)
+    alerts = update_alerts(store, breaches, checked_at)
+    return MonitorReport(checks, alerts)
+
+
+def _check_view(
+    store: FeatureStore, view: FeatureView, checked_at: datetime, context: str
+) -> ViewCheck | None:
+    from cinefeat.duck import connect
+
+    settings = store.config.quality.monitoring
+    snapshot = store.offline_store.snapshot(view)
+    if snapshot.delta_version is None:
+        return None
+    previous = store.registry.quality_records().list_documents(MONITOR_KIND, view.name, limit=1)
+    last = previous[0].body if previous and previous[0].body["version"] == view.version else None
+    since = _parse(last["window_end"]) if last else None
+    features = list(view.feature_names)
+    scan = scan_sql(view, features, snapshot=snapshot)
+    connection = connect()
+    try:
+        newest = connection.execute(f"SELECT max({TS}) FROM ({scan})").fetchall()[0]
+        window = f"SELECT * FROM ({scan})" + (" WHERE " + f"{TS} > ?" if since else "")
+        params = [since] if since else []
+        stats = _window_stats(connection, view, window, params)
+        sample = _sample(connection, window, params, settings.sample_rows)
+        reference = None
+        if last and last.get("window_end") and stats["rows"]:
+            start = _parse(last["window_start"])
+            ref_sql = f"SELECT * FROM ({scan}) WHERE {TS} <= ?" + (
+                f" AND {TS} > ?" if start else ""
+            )
+            ref_params = [_parse(last["window_end"]), *([start] if start else [])]
+            reference = (
+                (start, _parse(last["window_end"])),
+                _sample(connection, ref_sql, ref_params, settings.sample_rows),
+            )
+    finally:
+        connection.close()
+    newest_time = newest[0] if newest else None
+    budget = settings.max_staleness_seconds or (
+        view.ttl_delta.total_seconds() if view.ttl_micros else None
+    )
+    freshness = (
+        max((checked_at - as_utc(newest_time)).total_seconds(), 0.0) if newest_time else None
+    )
+    rows = int(stats["rows"])
+    null_rates = {f: (stats[f"{f}\0nulls"] / rows if rows else 0.0) for f in features}
+    drift = None
+    if reference is not None and not reference[1].is_empty() and not sample.is_empty():
+        thresholds = DriftThresholds(settings.drift_alpha, settings.drift_psi, settings.drift_js)
+        comparable = [f for f in features if not sample.schema[f].is_nested()]
+        drift = detect_drift(reference[1], sample, comparable, thresholds=thresholds)
+    valid_share = None
+    if view.all_rules and not sample.is_empty():
+        from cinefeat.quality._rules import FeatureValidator
+
+        report = FeatureValidator().validate_features(sample, view)
+        failing = report.row_failures().height
+        valid_share = 1 - failing / sample.height
+    check = ViewCheck(
+        view=view.name,
+        version=view.version or 0,
+        delta_version=snapshot.delta_version,
+        checked_at=checked_at,
+        context=context,
+        rows=rows,
+        # A check without new rows keeps the last window, so the next check's reference is
+        # the last data seen, not an empty range.
+        window_start=since if rows or not last else _parse(last["window_start"]),
+        window_end=as_utc(stats["newest"]) if rows else since,
+        freshness_seconds=freshness,
+        staleness_budget_seconds=budget,
+        null_rates=null_rates,
+        duplicate_keys=int(stats["duplicates"]),
+        valid_share=valid_share,
+        drift=drift,
+        reference_window=reference[0] if reference else None,
+    )
+    previous_score = (last or {}).get("score") or {}
+    return replace(check, score=score_view(check, previous_score.get("components")))
+
+
+def _window_stats(
+    connection: Any, view: FeatureView, window: str, params: list[Any]
+) -> dict[str, Any]:
+    """Exact counts over the window: rows, nulls per feature, repeated identities, newest."""
+    from cinefeat.sqltext import quote_ident
+
+    keys = ", ".join(quote_ident(k) for k in view.join_keys)
+    parts = [
+        "count(*) AS rows",
+        f"max({TS}) AS newest",
+        f"count(*) - count(DISTINCT ({keys}, {TS})) AS duplicates",
+        *(
+            f"count(*) - count({quote_ident(f)}) AS {quote_ident(f + chr(0) + 'nulls')}"
+            for f in view.feature_names
+        ),
+    ]
+    cursor = connection.execute(f"SELECT {', '.join(parts)} FROM ({window})", params)
+    names = [d[0] for d in cursor.description]
+    row = cursor.fetchall()[0]
+    return dict(zip(names, row, strict=True))
+
+
+def _sample(connection: Any, sql: str, params: list[Any], rows: int) -> pl.DataFrame:
+    """Up to `rows` rows of `sql`, a seeded reservoir sample (every row when fewer)."""
+    query = f"SELECT * FROM ({sql}) USING SAMPLE reservoir({int(rows)} ROWS) REPEATABLE (17)"
+    frame = pl.from_arrow(connection.sql(query, params=params).to_arrow_table())
+    assert isinstance(frame, pl.DataFrame)
+    return frame.drop(TS, "__cf_created", strict=False)
+
+
+def _parse(value: str | None) -> datetime | None:
+    return None if value is None else as_utc(datetime.fromisoformat(value))
+
+
+def _points(check: ViewCheck) -> list[MonitorPoint]:
+    at, view, context = check.checked_at, check.view, check.context
+    points = [MonitorPoint(view, "", "rows_checked", at, float(check.rows), context)]
+    if check.freshness_seconds is not None:
+        points.append(
+            MonitorPoint(view, "", "freshness_seconds", at, check.freshness_seconds, context)
+        )
+    if check.rows:
+        points += [
+            MonitorPoint(view, name, "null_rate", at, rate, context)
+            for name, rate in check.null_rates.items()
+        ]
+        points.append(
+            MonitorPoint(
+                view, "", "duplicate_key_rate", at, check.duplicate_keys / check.rows, context
+            )
+        )
+    if check.valid_share is not None:
+        points.append(MonitorPoint(view, "", "valid_share", at, check.valid_share, context))
+    if check.drift is not None:
+        points.append(
+            MonitorPoint(
+                view, "", "drifted_features", at, float(len(check.drift.drifted_columns)), context
+            )
+        )
+        points += [
+            MonitorPoint(view, name, "psi", at, psi, context)
+            for name, column in check.drift.columns.items()
+            if (psi := _finite(column.psi)) is not None
+        ]
+    if check.score is not None:
+        points.append(MonitorPoint(view, "", "quality_score", at, check.score.score, context))
+    return points
+
+
+def _breaches(
+    view: FeatureView, check: ViewCheck, max_null_rate: float
+) -> tuple[list[Breach], set[str]]:
+    """The alert conditions this check meets (staleness, null rates, drift, duplicate keys),
+    and the rules it could judge: without new rows only freshness, so alerts about the data
+    stay as the last check with data left them."""
+    found: list[Breach] = []
+    judged = {"freshness"} | ({"null_rate", "duplicate_keys"} if check.rows else set())
+    if check.drift is not None:
+        judged.add("drift")
+    budget = check.staleness_budget_seconds
+    age = check.freshness_seconds
+    if budget is not None and age is not None and age > budget:
+        message = f"newest event is {age:,.0f} s old (budget {budget:,.0f} s)"
+        found.append(Breach("", "freshness", age, budget, message))
+    allowance = {r.column: r.max_null_rate for r in view.all_rules if isinstance(r, NotNull)}
+    if check.rows:
+        for name, rate in check.null_rates.items():
+            limit = allowance.get(name, max_null_rate)
+            if rate > limit:
+                found.append(
+                    Breach(name, "null_rate", rate, limit, f"{rate:.1%} nulls (limit {limit:.1%})")
+                )
+        if check.duplicate_keys:
+            found.append(
+                Breach(
+                    "", "duplicate_keys", float(check.duplicate_keys), 0.0,
+                    f"{check.duplicate_keys:,} rows repeat a (join keys, event time) identity",
+                )
+            )  # fmt: skip
+    if check.drift is not None:
+        for name in check.drift.drifted_columns:
+            column = check.drift.columns[name]
+            found.append(
+                Breach(
+                    name, "drift", column.psi, check.drift.thresholds.psi,
+                    f"drifted: {column.test} p={column.p_value:.2g}, PSI {column.psi:.3f}",
+                )
+            )  # fmt: skip
+    return found, judged

@@ -28,7 +28,7 @@ from cinefeat.pipeline._stage import (
 from cinefeat.pipeline._stage_types import build_stages
 from cinefeat.pipeline._workers import WorkerPool, partition_results
 from cinefeat.registry import PipelineRuns, RunRecord, StageRecord
-from cinefeat.store import FeatureStore
+from cinefeat.store import FeatureStore, monitor_after
 
 __all__ = ["Pipeline", "PipelinePlan"]
 
@@ -157,6 +157,9 @@ class Pipeline:
             if superseded.name != record.run_id:
                 discard_staged(Datasets(superseded), self.store.offline_store.root)
         shutil.rmtree(self.home / "runs", ignore_errors=True)
+        monitor_after(
+            self.store, [o.view for o in final.outputs], context=record.run_id, trigger="pipeline"
+        )
         return final
 
     @contextlib.contextmanager

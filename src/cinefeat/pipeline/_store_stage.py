@@ -81,7 +81,9 @@ class FeatureStoreWriteStage(Stage):
                 OutputRecord(group, views[group].version, result.table, result.delta_version, rows)
             )
         if self.params.materialize and wanted:  # type: ignore[attr-defined]
-            materialized = store.materialize_incremental(datetime.now(UTC), list(wanted))
+            materialized = store.materialize_incremental(
+                datetime.now(UTC), list(wanted), monitor=False
+            )
             report.messages += [
                 f"materialized {r.view}: {r.rows_written:,} rows online" for r in materialized
             ]

@@ -1,6 +1,6 @@
 """What the store does for feature quality around its writes: profile what each offline
-commit writes, and store the profile once the commit stands. Profiling failures are logged,
-never raised: they must not cost the user a write."""
+commit writes (stored once the commit stands), and run the monitoring checks after pipeline
+runs and materializations. Failures here are logged, never raised: the data is committed."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from cinefeat.offline import StagedFiles
 if TYPE_CHECKING:
     from cinefeat.store._store import FeatureStore
 
-__all__ = ["profile_rows", "store_profile"]
+__all__ = ["monitor_after", "profile_rows", "store_profile"]
 
 log = logging.getLogger("cinefeat.quality")
 
@@ -82,3 +82,22 @@ def store_profile(
             delta_version,
             exc_info=True,
         )
+
+
+def monitor_after(store: FeatureStore, views: Sequence[str], *, context: str, trigger: str) -> None:
+    """Run the monitoring checks on `views` after a pipeline run or a materialization
+    (`trigger`: "pipeline" or "materialize"), as `quality.monitoring` configures."""
+    settings = store.config.quality.monitoring
+    wanted = settings.after_pipeline if trigger == "pipeline" else settings.after_materialize
+    names = sorted(set(views))
+    if not settings.enabled or not wanted or not names:
+        return
+    try:
+        from cinefeat.quality import monitor_views
+
+        report = monitor_views(store, names, context=context)
+    except Exception:  # the run or materialization stands; the check is logged as missing
+        log.warning("monitoring after %s %s failed", trigger, context, exc_info=True)
+        return
+    for alert in report.alerts:
+        log.warning("alert %s: %s %s: %s", alert.status, alert.view, alert.rule, alert.message)

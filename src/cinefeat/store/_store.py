@@ -39,7 +39,7 @@ from cinefeat.registry import (
 )
 from cinefeat.store._historical import historical_job
 from cinefeat.store._push import PushTarget, push_rows
-from cinefeat.store._quality_hooks import profile_rows, store_profile
+from cinefeat.store._quality_hooks import monitor_after, profile_rows, store_profile
 from cinefeat.timeutil import as_utc
 
 if TYPE_CHECKING:  # polars-heavy; loaded when first used so `cinefeat apply` stays quick
@@ -268,10 +268,13 @@ class FeatureStore:
         progress: bool = False,
     ) -> list[MaterializationResult]:
         """Load the latest row per entity with event time in [start_date, end_date] into the
-        online store, for every online view (or those named)."""
-        return self._materializer().run(
+        online store, for every online view (or those named); then run the monitoring checks
+        on them (`quality.monitoring`)."""
+        results = self._materializer().run(
             self._online_views(feature_views), as_utc(start_date), as_utc(end_date), progress
         )
+        monitor_after(self, [r.view for r in results], context="materialize", trigger="materialize")
+        return results
 
     def materialize_incremental(
         self,
@@ -279,12 +282,18 @@ class FeatureStore:
         feature_views: Sequence[str] | None = None,
         *,
         progress: bool = False,
+        monitor: bool = True,
     ) -> list[MaterializationResult]:
         """Materialize what arrived since each view's watermark, up to end_date. Running it
-        again with nothing new reads nothing."""
-        return self._materializer().run(
+        again with nothing new reads nothing. Views that got rows are then checked by
+        monitoring (unless `monitor=False`: a pipeline checks once, at its end)."""
+        results = self._materializer().run(
             self._online_views(feature_views), None, as_utc(end_date), progress
         )
+        if monitor:
+            written = [r.view for r in results if r.rows_written]
+            monitor_after(self, written, context="materialize", trigger="materialize")
+        return results
 
     def _materializer(self) -> Materializer:
         return Materializer(

@@ -128,3 +128,19 @@ def test_one_store_round_trip_per_view_even_for_on_demand_inputs(
         text = client.get("/metrics").text
     reads = "cinefeat_online_store_read_seconds_count"
     assert sample(text, reads, feature_view="movie_stats") == 1
+
+
+def test_metrics_export_the_latest_quality_monitoring(client: TestClient) -> None:
+    # The fixture's materialization ran the monitoring checks: user 2 has no avg_rating.
+    text = client.get("/metrics").text
+    nulls = "cinefeat_quality_feature_metric"
+    labels = {"feature_view": "user_stats", "metric": "null_rate"}
+    assert sample(text, nulls, feature="avg_rating", **labels) == 0.5
+    assert sample(text, nulls, feature="rating_count", **labels) == 0.0
+    fresh = sample(
+        text, "cinefeat_quality_view_metric", feature_view="movie_stats", metric="freshness_seconds"
+    )
+    assert 3600 <= fresh < 4200  # the newest event is an hour old
+    assert 0 < sample(text, "cinefeat_quality_score", feature_view="user_stats") < 100
+    firing = "cinefeat_quality_alerts_firing"
+    assert sample(text, firing, feature_view="user_stats", rule="null_rate") == 1

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import and_, delete, func, insert, select
 
 from cinefeat.registry import _tables as t
 from cinefeat.timeutil import as_utc, from_micros, to_micros
@@ -216,24 +216,36 @@ class QualityRecords:
             query = query.where(mp.c.at_us >= to_micros(since))
         query = query.order_by(mp.c.at_us, mp.c.view, mp.c.feature, mp.c.metric)
         with self._reader.connect() as conn:
-            return [
-                MonitorPoint(
-                    row.view,
-                    row.feature,
-                    row.metric,
-                    from_micros(int(row.at_us)),
-                    float(row.value),
-                    row.context,
-                )
-                for row in conn.execute(query)
-            ]
+            return [_point(row) for row in conn.execute(query)]
 
     def latest_points(self, view: str | None = None) -> list[MonitorPoint]:
         """The newest point of every (view, feature, metric): what /metrics exports."""
-        newest: dict[tuple[str, str, str], MonitorPoint] = {}
-        for point in self.points(view):
-            newest[(point.view, point.feature, point.metric)] = point
-        return list(newest.values())
+        mp = t.monitor_points
+        where = [mp.c.project == self.project]
+        if view is not None:
+            where.append(mp.c.view == view)
+        newest = (
+            select(mp.c.view, mp.c.feature, mp.c.metric, func.max(mp.c.at_us).label("at_us"))
+            .where(*where)
+            .group_by(mp.c.view, mp.c.feature, mp.c.metric)
+            .subquery()
+        )
+        query = (
+            select(mp)
+            .join(
+                newest,
+                and_(
+                    mp.c.view == newest.c.view,
+                    mp.c.feature == newest.c.feature,
+                    mp.c.metric == newest.c.metric,
+                    mp.c.at_us == newest.c.at_us,
+                ),
+            )
+            .where(*where)
+            .order_by(mp.c.view, mp.c.feature, mp.c.metric)
+        )
+        with self._reader.connect() as conn:
+            return [_point(row) for row in conn.execute(query)]
 
     # -- online experiment outcomes ---------------------------------------------------------
 
@@ -286,4 +298,15 @@ class QualityRecords:
 def _document(row: Any) -> StoredDocument:
     return StoredDocument(
         row.kind, row.subject, row.key, as_utc(row.created_at), json.loads(row.body)
+    )
+
+
+def _point(row: Any) -> MonitorPoint:
+    return MonitorPoint(
+        row.view,
+        row.feature,
+        row.metric,
+        from_micros(int(row.at_us)),
+        float(row.value),
+        row.context,
     )

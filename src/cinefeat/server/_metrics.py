@@ -1,6 +1,7 @@
 """Prometheus metrics of one app: request latency per endpoint and status (an ASGI middleware,
 so even refused and malformed requests are counted), online store read latency per view, and,
-computed when scraped, cache hits and misses and each view's feature freshness."""
+computed when scraped, cache hits and misses, each view's feature freshness, and the latest
+feature-quality monitoring values (score, null rates, drift, firing alerts)."""
 
 from __future__ import annotations
 
@@ -52,6 +53,48 @@ class _StoreCollector(Collector):
                 age = (now - watermark.event_time).total_seconds()
                 freshness.add_metric([view.name], age)
         yield from (hits, misses, size, freshness)
+        yield from _quality_metrics(self.store)
+
+
+def _quality_metrics(store: FeatureStore) -> Iterable[Metric]:
+    """The newest value of every monitored metric, from the registry (one query each)."""
+    from cinefeat.quality import list_alerts
+
+    records = store.registry.quality_records()
+    score = GaugeMetricFamily(
+        "cinefeat_quality_score",
+        "Quality score (0-100) of a view at its latest monitoring check.",
+        labels=["feature_view"],
+    )
+    view_metric = GaugeMetricFamily(
+        "cinefeat_quality_view_metric",
+        "Latest monitored value of a view: freshness_seconds (age of its newest event), "
+        "rows_checked, duplicate_key_rate, valid_share, drifted_features.",
+        labels=["feature_view", "metric"],
+    )
+    feature_metric = GaugeMetricFamily(
+        "cinefeat_quality_feature_metric",
+        "Latest monitored value of a feature: null_rate, psi (against the previous check).",
+        labels=["feature_view", "feature", "metric"],
+    )
+    for point in records.latest_points():
+        if point.metric == "quality_score":
+            score.add_metric([point.view], point.value)
+        elif point.feature:
+            feature_metric.add_metric([point.view, point.feature, point.metric], point.value)
+        else:
+            view_metric.add_metric([point.view, point.metric], point.value)
+    firing = GaugeMetricFamily(
+        "cinefeat_quality_alerts_firing",
+        "Alerts firing, per view and rule (freshness, null_rate, drift, duplicate_keys).",
+        labels=["feature_view", "rule"],
+    )
+    counts: dict[tuple[str, str], int] = {}
+    for alert in list_alerts(records, status="firing"):
+        counts[(alert.view, alert.rule)] = counts.get((alert.view, alert.rule), 0) + 1
+    for (view, rule), count in sorted(counts.items()):
+        firing.add_metric([view, rule], count)
+    yield from (score, view_metric, feature_metric, firing)
 
 
 class Metrics:

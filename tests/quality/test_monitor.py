@@ -73,12 +73,16 @@ def test_checks_record_series_score_and_alerts(store: FeatureStore) -> None:
     assert first.null_rates == {"popularity": 0.0, "votes": 0.1, "language": 0.0}
     assert first.duplicate_keys == 0 and first.valid_share == 1.0 and first.drift is None
     completeness = 1 - 0.1 / 3
-    want = 100 * (
-        SCORE_WEIGHTS["completeness"] * completeness
-        + SCORE_WEIGHTS["validity"]
-        + SCORE_WEIGHTS["uniqueness"]
-        + SCORE_WEIGHTS["freshness"]
-    ) / (1 - SCORE_WEIGHTS["stability"])
+    want = (
+        100
+        * (
+            SCORE_WEIGHTS["completeness"] * completeness
+            + SCORE_WEIGHTS["validity"]
+            + SCORE_WEIGHTS["uniqueness"]
+            + SCORE_WEIGHTS["freshness"]
+        )
+        / (1 - SCORE_WEIGHTS["stability"])
+    )
     assert first.score is not None and first.score.score == pytest.approx(want)
     assert list_alerts(store.registry.quality_records()) == [] and sent(store) == []
 
@@ -150,7 +154,7 @@ class _Receiver:
         answer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the http.server API
+            def do_POST(self) -> None:
                 length = int(self.headers["Content-Length"])
                 received.append((self.headers.get("X-Team"), json.loads(self.rfile.read(length))))
                 self.send_response(answer.status)

@@ -19,10 +19,18 @@ import polars as pl
 from cinefeat.errors import CinefeatError
 from cinefeat.offline import to_polars_frame
 
-__all__ = ["ColumnDrift", "DriftReport", "DriftThresholds", "detect_drift", "psi"]
+__all__ = [
+    "ColumnDrift",
+    "DriftReport",
+    "DriftThresholds",
+    "detect_drift",
+    "ks_two_sample",
+    "psi",
+]
 
 _EPSILON = 1e-4  # share given to an empty bin, so the PSI stays finite
 TEST_SAMPLE = 100_000  # values per side the KS test sees (PSI uses every value)
+_KS_ASYMPTOTIC_FROM = 1_000  # effective sample size from which KS p-values are asymptotic
 
 
 @dataclass(frozen=True)
@@ -98,9 +106,27 @@ def _sample(values: np.ndarray) -> np.ndarray:
     return picked
 
 
-def _numeric(reference: np.ndarray, current: np.ndarray, t: DriftThresholds) -> Any:
-    from scipy import stats
+def ks_two_sample(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """The two-sample Kolmogorov-Smirnov statistic D and its two-sided p-value. Small samples
+    get scipy's exact test; from _KS_ASYMPTOTIC_FROM effective values on, the asymptotic
+    Kolmogorov distribution with Stephens' correction, Q((sqrt(n) + 0.12 + 0.11/sqrt(n)) D)
+    with n = m k / (m + k): within about 0.002 of the exact p-value at that size, and far faster
+    than scipy's finite-n computation, which dominated drift checks of many features."""
+    from scipy import special, stats
 
+    effective = len(a) * len(b) / (len(a) + len(b))
+    if effective < _KS_ASYMPTOTIC_FROM:
+        test = stats.ks_2samp(a, b)
+        return float(test.statistic), float(test.pvalue)
+    a, b = np.sort(a), np.sort(b)
+    both = np.concatenate([a, b])
+    gap = np.searchsorted(a, both, "right") / len(a) - np.searchsorted(b, both, "right") / len(b)
+    statistic = float(np.max(np.abs(gap)))
+    root = np.sqrt(effective)
+    return statistic, float(special.kolmogorov((root + 0.12 + 0.11 / root) * statistic))
+
+
+def _numeric(reference: np.ndarray, current: np.ndarray, t: DriftThresholds) -> Any:
     # Bins at the reference's quantiles: each holds about 1/bins of the reference.
     edges = np.unique(np.quantile(reference, np.linspace(0, 1, t.bins + 1)[1:-1]))
     reference_counts = np.bincount(
@@ -110,8 +136,7 @@ def _numeric(reference: np.ndarray, current: np.ndarray, t: DriftThresholds) -> 
     index = psi(reference_counts, current_counts)
     # The test on a seeded sample of each side: at this size it already detects shifts far
     # below the PSI threshold, and a full KS of millions of values costs seconds per feature.
-    test = stats.ks_2samp(_sample(reference), _sample(current))
-    statistic, p_value = float(test.statistic), float(test.pvalue)
+    statistic, p_value = ks_two_sample(_sample(reference), _sample(current))
     drifted = p_value < t.alpha and index >= t.psi
     return "numeric", "ks", statistic, p_value, index, None, drifted
 

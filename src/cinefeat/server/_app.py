@@ -19,6 +19,7 @@ from cinefeat.materialize import MaterializationResult
 from cinefeat.server._auth import TokenGate
 from cinefeat.server._catalog import catalog_router
 from cinefeat.server._errors import ApiError, install_error_handlers, json_response
+from cinefeat.server._experiments import ExperimentSpecs, experiments_router, read_experiment
 from cinefeat.server._metrics import Metrics, MetricsMiddleware
 from cinefeat.server._models import (
     GetOnlineFeaturesRequest,
@@ -38,7 +39,7 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No bearer token"},
     403: {"description": "Wrong token, or no token configured for this endpoint"},
-    404: {"description": "Unknown feature, view or service"},
+    404: {"description": "Unknown feature, view, service or experiment"},
     413: {"description": "Too many entities or rows"},
     422: {"description": "Malformed body or values of the wrong type"},
 }
@@ -63,6 +64,7 @@ def create_app(repo_path: str | Path = ".") -> FastAPI:
     server = store.config.server
     gate = TokenGate(server)
     metrics = Metrics(store)
+    experiment_specs = ExperimentSpecs(store, store.config.registry.cache_ttl_seconds)
     store.on_online_read = metrics.observe_online_read
 
     @asynccontextmanager
@@ -100,6 +102,9 @@ def create_app(repo_path: str | Path = ".") -> FastAPI:
     )
     async def get_online_features(body: GetOnlineFeaturesRequest) -> Response:
         # Called inline (no thread hop): a cached read takes microseconds.
+        if body.experiment is not None:
+            answer = read_experiment(store, experiment_specs, body, server.max_entities)
+            return json_response(answer)
         return json_response(read_online(store, body, server.max_entities))
 
     @app.post(
@@ -140,6 +145,10 @@ def create_app(repo_path: str | Path = ".") -> FastAPI:
         return _materialized(store.materialize_incremental(end, body.feature_views))
 
     app.include_router(catalog_router(store, reads))
+    writes = [Depends(write_access)]
+    app.include_router(
+        experiments_router(store, experiment_specs, reads, writes, server.max_push_rows)
+    )
 
     @app.get("/api/v1/cache/stats", tags=["operations"], dependencies=reads)
     async def cache_stats() -> dict[str, Any]:

@@ -12,6 +12,8 @@ __all__ = [
     "GetOnlineFeaturesResponse",
     "MaterializeIncrementalRequest",
     "MaterializeRequest",
+    "OutcomeRow",
+    "OutcomesRequest",
     "PushRequest",
     "ResponseMetadata",
 ]
@@ -65,6 +67,10 @@ class GetOnlineFeaturesRequest(_Body):
         default=None, description='Feature references, "view:feature".'
     )
     feature_service: str | None = Field(default=None, description="A feature service name.")
+    experiment: str | None = Field(
+        default=None,
+        description="An online experiment id: each entity gets its arm's feature service.",
+    )
     entities: dict[str, Column] = Field(
         description="Join keys (and request data for on-demand features), one list per column."
     )
@@ -81,8 +87,11 @@ class GetOnlineFeaturesRequest(_Body):
 
     @model_validator(mode="after")
     def _one_feature_list(self) -> GetOnlineFeaturesRequest:
-        if (self.features is None) == (self.feature_service is None):
-            raise ValueError("give exactly one of `features` and `feature_service`")
+        given = (self.features, self.feature_service, self.experiment)
+        if sum(choice is not None for choice in given) != 1:
+            raise ValueError(
+                "give exactly one of `features` and `feature_service` (or an `experiment` id)"
+            )
         if self.features is not None and not self.features:
             raise ValueError("`features` is empty: name at least one feature")
         return self
@@ -94,13 +103,19 @@ class GetOnlineFeaturesRequest(_Body):
 
 class ResponseMetadata(BaseModel):
     feature_names: list[str]
+    # Only for a request naming an experiment: its id and each entity row's arm.
+    experiment_id: str | None = None
+    arms: list[Literal["control", "treatment"]] | None = None
 
 
 class FeatureVector(BaseModel):
     """One column of the answer: a value, a status and an event time per entity."""
 
     values: list[Any]
-    statuses: list[Literal["PRESENT", "NULL_VALUE", "NOT_FOUND", "OUTSIDE_MAX_AGE"]]
+    # NOT_REQUESTED: an experiment's feature that the entity's arm does not serve.
+    statuses: list[
+        Literal["PRESENT", "NULL_VALUE", "NOT_FOUND", "OUTSIDE_MAX_AGE", "NOT_REQUESTED"]
+    ]
     event_timestamps: list[str]
 
 
@@ -155,3 +170,17 @@ class MaterializeRequest(_Body):
 class MaterializeIncrementalRequest(_Body):
     end_ts: str = Field(description="ISO 8601; naive means UTC.")
     feature_views: list[str] | None = None
+
+
+class OutcomeRow(_Body):
+    """One observed outcome of an online experiment. Its arm is computed from `entity`."""
+
+    entity: dict[str, Scalar] = Field(description='The unit\'s keys, e.g. {"user_id": 1}.')
+    value: float = Field(
+        strict=True, allow_inf_nan=False, description="The metric: a number, or 0/1."
+    )
+    event_timestamp: str | None = Field(default=None, description="ISO 8601; default now.")
+
+
+class OutcomesRequest(_Body):
+    outcomes: list[OutcomeRow] = Field(min_length=1, description="Observed outcomes.")

@@ -98,6 +98,10 @@ def test_create_analyze_and_stop(repo: Path) -> None:
             "experiment", experiment_id, "analysis"
         )
         assert saved is not None and saved.body["decision"] == "treatment"
+    shown = json.loads(invoke("show", experiment_id, "--json", "--repo", str(repo)))
+    assert shown["spec"]["mode"] == "online" and shown["result"]["decision"] == "treatment"
+    listed = json.loads(invoke("list", "--json", "--repo", str(repo)))
+    assert [(e["experiment_id"], e["decision"]) for e in listed] == [(experiment_id, "treatment")]
 
     stopped = invoke("stop", experiment_id, "--repo", str(repo))
     assert f"stopped {experiment_id}" in stopped and "ranker_a" in stopped

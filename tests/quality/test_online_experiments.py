@@ -324,3 +324,19 @@ def test_bad_outcomes_name_the_row_and_store_nothing(
     assert services.registry.quality_records().outcomes(experiment.id) == []
     with pytest.raises(ExperimentNotFoundError, match="exp-nope"):
         record_outcomes(services, "exp-nope", [good])
+
+
+def test_ab_test_framework_runs_online_experiments_too(services: FeatureStore) -> None:
+    from cinefeat.quality import ABTestFramework
+
+    ab = ABTestFramework(services)
+    exp = ab.create_online_experiment(
+        "facade", "ranker_a", "ranker_b", metric="proportion",
+        minimum_detectable_effect=0.02, baseline=0.1,
+    )  # fmt: skip
+    assert exp.required_per_arm == {"control": 3_841, "treatment": 3_841}
+    result = ab.analyze_online_experiment(exp.id)
+    assert (result.status, result.decision) == ("collecting", "inconclusive")
+    assert ab.stop_online_experiment(exp.id).status == "stopped"
+    listed = {e.experiment_id: e for e in ab.list_experiments()}
+    assert listed[exp.id].mode == "online" and listed[exp.id].decision == "inconclusive"

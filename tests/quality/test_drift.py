@@ -104,3 +104,16 @@ def test_columns_default_to_the_shared_ones_and_unknown_ones_are_refused() -> No
     assert list(detect_drift(reference, current).columns) == ["a"]  # list columns skipped
     with pytest.raises(CinefeatError, match=r"\['b'\] are not in both frames"):
         detect_drift(reference, current, columns=["a", "b"])
+
+
+def test_columns_named_like_internal_ones() -> None:
+    from cinefeat.quality import FeatureQualityChecker
+
+    rng = np.random.default_rng(0)
+    names = ("n", "r", "c", "side", "value")
+    same = pl.DataFrame({name: rng.choice(["x", "y"], 2_000) for name in names})
+    shifted = pl.DataFrame({name: rng.choice(["x", "y"], 2_000, p=[0.9, 0.1]) for name in names})
+    assert detect_drift(same, same).drifted_columns == []
+    assert detect_drift(same, shifted).drifted_columns == list(names)
+    sentinel = pl.DataFrame({"n": np.r_[rng.normal(size=1_000), [99_999.0] * 50]})
+    assert "99999.0" in str(FeatureQualityChecker().diagnose(sentinel))

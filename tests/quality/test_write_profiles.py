@@ -130,3 +130,11 @@ def test_a_failing_profile_leaves_the_write_in_place(
         result = applied.write_offline("user_stats", rows([1], [1], [1.0], 0))
     assert result.rows == 1 and applied.read_offline("user_stats").num_rows == 1
     assert "could not store the profile of user_stats__v1" in caplog.text
+
+
+def test_columns_named_like_internal_ones_are_profiled(applied: FeatureStore) -> None:
+    frame = pl.DataFrame({"n": [1, 1, 2], "count": [3, 3, 3], "value": ["a", "a", "b"]})
+    profile = profile_frame(frame)
+    assert profile.columns["n"].top == [(1, 2), (2, 1)]
+    assert profile.columns["count"].top == [(3, 3)]
+    assert profile.columns["value"].top == [("a", 2), ("b", 1)]

@@ -133,7 +133,7 @@ class FeatureQualityChecker:
         far = frame.filter(outside).get_column(name)
         if far.is_empty():
             return []
-        value, repeats = far.value_counts(sort=True, name="n").row(0)
+        value, repeats = far.alias("value").value_counts(sort=True, name="n").row(0)
         fences = f"beyond {self.extreme_iqr:g} IQRs of the quartiles"
         if repeats >= max(10, self.max_extreme_rate * frame.height):
             return [

@@ -148,11 +148,12 @@ def _categorical(reference: pl.Series, current: pl.Series, t: DriftThresholds) -
     counts = (
         pl.concat(
             [
-                reference.value_counts(name="n").with_columns(side=pl.lit("r")),
-                current.value_counts(name="n").with_columns(side=pl.lit("c")),
+                # Renamed first: a feature may itself be called "n", "r" or "side".
+                reference.alias("value").value_counts(name="n").with_columns(side=pl.lit("r")),
+                current.alias("value").value_counts(name="n").with_columns(side=pl.lit("c")),
             ]
         )
-        .pivot(on="side", index=reference.name, values="n")
+        .pivot(on="side", index="value", values="n")
         .fill_null(0)
     )
     for side in ("r", "c"):

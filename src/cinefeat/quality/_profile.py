@@ -134,7 +134,12 @@ def profile_frame(
         # Most common values, where some are common: counting a million distinct floats
         # would cost more than the rest of the profile and say nothing.
         top = (
-            frame.get_column(c).drop_nulls().value_counts(sort=True, name="n").head(TOP_K).rows()
+            frame.get_column(c)
+            .drop_nulls()
+            .alias("value")
+            .value_counts(sort=True, name="count")
+            .head(TOP_K)
+            .rows()
             if distinct <= max(TOP_K_MAX_DISTINCT, height // 10)
             else []
         )

@@ -25,8 +25,10 @@ def profile_rows(
     store: FeatureStore, view: FeatureView, rows: pa.Table, staged: Sequence[StagedFiles] = ()
 ) -> Any:
     """The profile (a cinefeat.quality.FrameProfile) of `rows` and the `staged` data files
-    about to be committed with them, or None (profiling off, nothing to profile, or it
-    failed). Computed before the commit: a replacement may delete staged files it reads back."""
+    about to be committed with them; None when profiling is off or there is nothing to
+    profile; the exception when profiling failed (reported by `store_profile` only if the
+    commit then succeeds: rows a write refuses often cannot be profiled either). Computed
+    before the commit: a replacement may delete staged files it reads back."""
     settings = store.config.quality
     if not settings.profile_on_write:
         return None
@@ -50,9 +52,8 @@ def profile_rows(
             pl.concat(parts, how="diagonal_relaxed"),
             sample_rows=settings.profile_sample_rows,
         )
-    except Exception:  # the write goes ahead without a profile
-        log.warning("could not profile the rows written to %s", view.table_name, exc_info=True)
-        return None
+    except Exception as exc:  # the write goes ahead without a profile
+        return exc
 
 
 def store_profile(
@@ -64,6 +65,9 @@ def store_profile(
 ) -> None:
     """Keep `profile` in the registry as that of the commit that made `delta_version`."""
     if profile is None or delta_version is None:
+        return
+    if isinstance(profile, Exception):
+        log.warning("could not profile the rows written to %s", view.table_name, exc_info=profile)
         return
     try:
         from cinefeat.quality import store_write_profile

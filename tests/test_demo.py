@@ -31,7 +31,15 @@ def test_demo_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert isinstance(lookup["genre_affinity"][0], float)
     cache = summary["cache"]
     assert cache["hits"] > 0 and cache["misses"] > 0
+    quality = summary["quality"]
+    # Monitoring ran after the pipeline runs: every feature view has a score.
+    assert {"movie_basic", "user_activity", "tmdb_movies"} <= set(quality["views"])
+    assert all(0 < score <= 100 for score in quality["views"].values())
+    assert quality["overall"] == pytest.approx(
+        sum(quality["views"].values()) / len(quality["views"])
+    )
     text = (tmp_path / "out.txt").read_text()
+    assert "quality score:" in text
     assert "Done." in text and "NOT_FOUND" in text and "quarantined" in text
     # The two requests `make demo` prints before serving work against the served repo.
     read, push = demo_requests(tmp_path / "demo_repo")

@@ -118,8 +118,12 @@ class MonitoringConfig(_Strict):
     after_pipeline: bool = True
     after_materialize: bool = True
     sample_rows: int = Field(default=100_000, ge=100)
-    # A feature's null rate above this raises an alert (a NotNull rule's allowance wins).
-    max_null_rate: float = Field(default=0.05, ge=0, le=1)
+    # A feature's null rate above this raises an alert (a NotNull rule's allowance wins);
+    # unset: only features with a NotNull rule have an absolute limit.
+    max_null_rate: float | None = Field(default=None, ge=0, le=1)
+    # A feature's null rate rising by more than this against the previous window raises an
+    # alert too: sparse features (a genre few users rate) stay quiet until they change.
+    max_null_rate_increase: float = Field(default=0.1, gt=0, le=1)
     # Newest event older than this raises an alert; unset: the view's ttl (no alert without).
     max_staleness_seconds: float | None = Field(default=None, gt=0)
     # Drift against the data the previous check saw: see cinefeat.quality.DriftThresholds.

@@ -180,6 +180,10 @@ def run_demo(
         )
     )
     console.print(table)
+
+    started = _step(console, "7. Feature quality: the score of every view, alerts, a report")
+    quality = _quality_summary(store, repo, console)
+    _took(console, started)
     console.print(
         f"[green]Done.[/] The demo repo is in {repo.resolve()}; try "
         f"`cinefeat features list --repo {repo}`."
@@ -201,6 +205,27 @@ def run_demo(
         "materialized": {r.view: (r.rows_read, r.rows_written) for r in results},
         "lookup": response.to_dict(),
         "cache": stats,
+        "quality": quality,
+    }
+
+
+def _quality_summary(store: FeatureStore, repo: Path, console: Console) -> dict[str, Any]:
+    """What monitoring recorded after the pipeline runs and the materialization: each view's
+    score and the firing alerts; and the HTML report of it all."""
+    from cinefeat.cli._monitoring import latest_scores, score_table
+    from cinefeat.quality import list_alerts, overall_score
+
+    scores = latest_scores(store)
+    console.print(score_table(scores))
+    firing = list_alerts(store.registry.quality_records(), status="firing")
+    for alert in firing:
+        console.print(f"[yellow]alert[/] {alert.view} {alert.rule}: {alert.message}")
+    if not firing:
+        console.print("[green]no firing alerts[/]")
+    return {
+        "overall": overall_score([s for s, _ in scores]).score,
+        "views": {s.view: s.score for s, _ in scores},
+        "alerts": [(a.view, a.rule, a.feature) for a in firing],
     }
 
 
@@ -245,7 +270,7 @@ def serve_demo(repo: Path, console: Console, port: int = 8001) -> None:
     token = os.environ.setdefault(API_TOKEN_ENV, secrets.token_urlsafe(16))
     read, push = demo_requests(repo)
     url = f"http://127.0.0.1:{port}"
-    _step(console, f"7. Serving the repo over REST on {url} (Ctrl-C stops)")
+    _step(console, f"8. Serving the repo over REST on {url} (Ctrl-C stops)")
     console.print("Online features (Feast's request and response shapes):", style="bold")
     console.print(
         f"curl -s {url}/get-online-features -H 'Content-Type: application/json' "

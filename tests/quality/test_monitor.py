@@ -175,7 +175,7 @@ class _Receiver:
 
 def http_store(tmp_path: Path, url: str) -> FeatureStore:
     (tmp_path / "cinefeat.yaml").write_text(
-        "project: mon\nquality:\n  alert_sink:\n"
+        "project: mon\nquality:\n  monitoring: {max_null_rate: 0.05}\n  alert_sink:\n"
         f"    {{type: http, url: '{url}', timeout_seconds: 2, headers: {{X-Team: recs}}}}\n"
     )
     store = FeatureStore(tmp_path)
@@ -217,3 +217,18 @@ def test_a_failing_sink_is_recorded_and_retried(tmp_path: Path) -> None:
     alert = list_alerts(store.registry.quality_records(), "movie_stats")[0]
     assert alert.delivery == {"status": "sent", "attempts": 2, "event": "firing"}
     assert [body["event"] for _, body in receiver.received] == ["firing", "firing"]
+
+
+def test_a_sparse_feature_alerts_only_when_its_null_rate_rises(store: FeatureStore) -> None:
+    def check(day: int, language_nulls: float) -> list[tuple[str, str, float]]:
+        store.write_offline("movie_stats", crawl(day, 5.0, language_nulls, seed=day))
+        report = monitor_views(store, now=DAY + timedelta(days=day, hours=1))
+        return [(a.rule, a.status, a.threshold) for a in report.alerts]
+
+    assert check(0, 0.6) == []  # no absolute limit on language, nothing to compare with
+    assert check(1, 0.6) == []  # as sparse as before
+    assert check(2, 0.8) == [("null_rate", "firing", pytest.approx(0.7))]  # 0.6 + 0.1
+    assert check(3, 0.75) == []  # still above the threshold it opened with
+    assert check(4, 0.65) == [("null_rate", "resolved", pytest.approx(0.7))]
+    alert = list_alerts(store.registry.quality_records(), "movie_stats")[0]
+    assert alert.message == "75.00% nulls (since the alert opened)"

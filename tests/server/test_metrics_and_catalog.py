@@ -142,5 +142,12 @@ def test_metrics_export_the_latest_quality_monitoring(client: TestClient) -> Non
     )
     assert 3600 <= fresh < 4200  # the newest event is an hour old
     assert 0 < sample(text, "cinefeat_quality_score", feature_view="user_stats") < 100
+    assert "cinefeat_quality_alerts_firing{" not in text  # no limit on avg_rating's nulls
+
+
+def test_metrics_count_firing_alerts(make_repo: Callable[[str], Path]) -> None:
+    repo = make_repo("quality: {monitoring: {max_null_rate: 0.05}}\n")
+    with TestClient(create_app(repo)) as client:
+        text = client.get("/metrics").text
     firing = "cinefeat_quality_alerts_firing"
     assert sample(text, firing, feature_view="user_stats", rule="null_rate") == 1

@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["alerts", "monitor", "score"]
+if TYPE_CHECKING:
+    from cinefeat.quality import QualityScore
+    from cinefeat.store import FeatureStore
+
+__all__ = ["alerts", "latest_scores", "monitor", "score", "score_table"]
 
 console = Console()
 RepoOption = Annotated[Path, typer.Option("--repo", "-r", help="Repo directory.")]
@@ -97,22 +101,45 @@ def alerts(
     console.print(table)
 
 
+def latest_scores(store: FeatureStore) -> list[tuple[QualityScore, str]]:
+    """Each view's score at its latest monitoring check, with the check's time (ISO 8601)."""
+    from cinefeat.quality import MONITOR_KIND, QualityScore
+
+    records = store.registry.quality_records()
+    scores: list[tuple[QualityScore, str]] = []
+    for view in store.list_feature_views():
+        latest = records.list_documents(MONITOR_KIND, view.name, limit=1)
+        if latest and latest[0].body.get("score"):
+            body: dict[str, Any] = latest[0].body
+            scores.append((QualityScore.from_dict(body["score"]), body["checked_at"]))
+    return scores
+
+
+def score_table(scores: list[tuple[QualityScore, str]]) -> Table:
+    """Per view: score, its components and when it was checked; the project's in the title."""
+    from cinefeat.quality import overall_score
+
+    overall = overall_score([s for s, _ in scores])
+    table = Table(title=f"quality score: {overall.score:.1f} / 100", title_justify="left")
+    names = ("completeness", "validity", "uniqueness", "freshness", "stability")
+    for name in ("view", "score", *names, "checked at"):
+        table.add_column(name, justify="left" if name in ("view", "checked at") else "right")
+    for value, at in scores:
+        parts = [f"{value.components[n]:.2f}" if n in value.components else "-" for n in names]
+        table.add_row(value.view, f"{value.score:.1f}", *parts, at[:19].replace("T", " "))
+    return table
+
+
 def score(as_json: JsonOption = False, repo: RepoOption = Path(".")) -> None:
     """The quality score (0-100) of each view, from its latest monitoring check, and of the
-    project (their mean). The formula: see README, "Feature quality"."""
-    from cinefeat.quality import MONITOR_KIND, QualityScore, overall_score
+    project (their mean). The formula: see docs/quality.md."""
+    from cinefeat.quality import overall_score
     from cinefeat.store import FeatureStore
 
     with FeatureStore(repo) as store:
-        records = store.registry.quality_records()
-        scores: list[tuple[QualityScore, str]] = []
-        for view in store.list_feature_views():
-            latest = records.list_documents(MONITOR_KIND, view.name, limit=1)
-            if latest and latest[0].body.get("score"):
-                body: dict[str, Any] = latest[0].body
-                scores.append((QualityScore.from_dict(body["score"]), body["checked_at"]))
-    overall = overall_score([s for s, _ in scores])
+        scores = latest_scores(store)
     if as_json:
+        overall = overall_score([s for s, _ in scores])
         print(
             json.dumps(
                 {
@@ -125,11 +152,4 @@ def score(as_json: JsonOption = False, repo: RepoOption = Path(".")) -> None:
     if not scores:
         console.print("no view has been checked yet: run a pipeline or `cinefeat monitor`")
         return
-    table = Table(title=f"quality score: {overall.score:.1f} / 100", title_justify="left")
-    names = ("completeness", "validity", "uniqueness", "freshness", "stability")
-    for name in ("view", "score", *names, "checked at"):
-        table.add_column(name, justify="left" if name in ("view", "checked at") else "right")
-    for value, at in scores:
-        parts = [f"{value.components[n]:.2f}" if n in value.components else "-" for n in names]
-        table.add_row(value.view, f"{value.score:.1f}", *parts, at[:19].replace("T", " "))
-    console.print(table)
+    console.print(score_table(scores))

@@ -157,9 +157,8 @@ class Pipeline:
             if superseded.name != record.run_id:
                 discard_staged(Datasets(superseded), self.store.offline_store.root)
         shutil.rmtree(self.home / "runs", ignore_errors=True)
-        monitor_after(
-            self.store, [o.view for o in final.outputs], context=record.run_id, trigger="pipeline"
-        )
+        views = [o.view for o in final.outputs if o.version is not None]  # not the quarantine
+        monitor_after(self.store, views, context=record.run_id, trigger="pipeline")
         return final
 
     @contextlib.contextmanager

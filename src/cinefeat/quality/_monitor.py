@@ -10,16 +10,17 @@ check's window, so a new crawl is compared with the crawl before it, not diluted
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from cinefeat.config import MonitoringConfig
 from cinefeat.definitions import FeatureView, NotNull
 from cinefeat.offline import TS, scan_sql
-from cinefeat.quality._alerts import Alert, Breach, update_alerts
+from cinefeat.quality._alerts import Alert, Breach, list_alerts, update_alerts
 from cinefeat.quality._drift import DriftReport, DriftThresholds, detect_drift
 from cinefeat.quality._score import QualityScore, score_view
 from cinefeat.registry import MonitorPoint
@@ -124,7 +125,12 @@ def monitor_views(
             MONITOR_KIND, view.name, f"{checked_at:%Y%m%dT%H%M%S%f}", check.to_dict(), checked_at
         )
         records.add_points(_points(check))
-        breaches[view.name] = _breaches(view, check, settings.max_null_rate)
+        firing = {
+            (a.feature, a.rule): a.threshold for a in list_alerts(records, view.name, "firing")
+        }
+        previous = records.list_documents(MONITOR_KIND, view.name, limit=2)
+        baseline = previous[1].body.get("null_rates", {}) if len(previous) == 2 else {}
+        breaches[view.name] = _breaches(view, check, settings, baseline, firing)
     alerts = update_alerts(store, breaches, checked_at)
     return MonitorReport(checks, alerts)
 
@@ -171,7 +177,12 @@ def _check_view(
         max((checked_at - as_utc(newest_time)).total_seconds(), 0.0) if newest_time else None
     )
     rows = int(stats["rows"])
-    null_rates = {f: (stats[f"{f}\0nulls"] / rows if rows else 0.0) for f in features}
+    # Without new rows the last window's rates stand (they are the baseline of the next rise).
+    null_rates = (
+        {f: stats[f"{f}\0nulls"] / rows for f in features}
+        if rows
+        else {f: float(r) for f, r in (last or {}).get("null_rates", {}).items()}
+    )
     drift = None
     if reference is not None and not reference[1].is_empty() and not sample.is_empty():
         thresholds = DriftThresholds(settings.drift_alpha, settings.drift_psi, settings.drift_js)
@@ -277,11 +288,20 @@ def _points(check: ViewCheck) -> list[MonitorPoint]:
 
 
 def _breaches(
-    view: FeatureView, check: ViewCheck, max_null_rate: float
+    view: FeatureView,
+    check: ViewCheck,
+    settings: MonitoringConfig,
+    baseline: Mapping[str, float],
+    firing: Mapping[tuple[str, str], float],
 ) -> tuple[list[Breach], set[str]]:
     """The alert conditions this check meets (staleness, null rates, drift, duplicate keys),
     and the rules it could judge: without new rows only freshness, so alerts about the data
-    stay as the last check with data left them."""
+    stay as the last check with data left them.
+
+    A null rate breaches an absolute limit (its NotNull rule's `max_null_rate`, else
+    `settings.max_null_rate` when set) or rises more than `max_null_rate_increase` above the
+    previous window's (`baseline`). A firing alert keeps the threshold it was opened with,
+    so it resolves only when the rate falls back under it."""
     found: list[Breach] = []
     judged = {"freshness"} | ({"null_rate", "duplicate_keys"} if check.rows else set())
     if check.drift is not None:
@@ -294,11 +314,19 @@ def _breaches(
     allowance = {r.column: r.max_null_rate for r in view.all_rules if isinstance(r, NotNull)}
     if check.rows:
         for name, rate in check.null_rates.items():
-            limit = allowance.get(name, max_null_rate)
-            if rate > limit:
-                found.append(
-                    Breach(name, "null_rate", rate, limit, f"{rate:.1%} nulls (limit {limit:.1%})")
-                )
+            limits = []
+            absolute = allowance.get(name, settings.max_null_rate)
+            if absolute is not None:
+                limits.append((absolute, f"limit {absolute:.2%}"))
+            if name in baseline:
+                rise = float(baseline[name]) + settings.max_null_rate_increase
+                limits.append((rise, f"{baseline[name]:.2%} in the previous window"))
+            if (name, "null_rate") in firing:
+                limits = [(firing[(name, "null_rate")], "since the alert opened")]
+            broken = [(limit, why) for limit, why in limits if rate > limit]
+            if broken:
+                limit, why = min(broken)
+                found.append(Breach(name, "null_rate", rate, limit, f"{rate:.2%} nulls ({why})"))
         if check.duplicate_keys:
             found.append(
                 Breach(

@@ -11,8 +11,13 @@ import typer
 from rich.console import Console
 
 from cinefeat.cli._datasets import datasets_app
+from cinefeat.cli._experiment import experiment_app
+from cinefeat.cli._importance import importance
+from cinefeat.cli._monitoring import alerts, monitor, score
+from cinefeat.cli._online_experiment import register_online_commands
 from cinefeat.cli._pipeline import pipeline_app
 from cinefeat.cli._quality import drift, stats
+from cinefeat.cli._report import report_app
 from cinefeat.errors import CinefeatError
 
 if TYPE_CHECKING:
@@ -30,8 +35,15 @@ app = typer.Typer(
 features_app = typer.Typer(help="List and describe feature views.", no_args_is_help=True)
 app.add_typer(features_app, name="features")
 app.add_typer(datasets_app, name="datasets")
+app.add_typer(experiment_app, name="experiment")
+register_online_commands(experiment_app)
 app.add_typer(pipeline_app, name="pipeline")
+app.add_typer(report_app, name="report")
+app.command("alerts")(alerts)
 app.command("drift")(drift)
+app.command("importance")(importance)
+app.command("monitor")(monitor)
+app.command("score")(score)
 app.command("stats")(stats)
 console = Console()
 errors = Console(stderr=True)

@@ -38,3 +38,17 @@ def test_import_is_light() -> None:
     code = f"import sys, cinefeat; print(sorted(m for m in {heavy!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_quality_loads_its_modules_on_first_use() -> None:
+    heavy = ("scipy", "sklearn", "lightgbm", "matplotlib", "pandera")
+    code = (
+        "import sys; from cinefeat.quality import profile_frame, list_alerts; "
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    import cinefeat.quality as quality
+
+    assert sorted(quality._LAZY) == sorted(quality.__all__)
+    assert all(getattr(quality, name) is not None for name in quality.__all__)

@@ -5,9 +5,8 @@ reference (a Delta version, or an event-time range) and show which features drif
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -15,53 +14,9 @@ from rich.table import Table
 
 from cinefeat.errors import CinefeatError
 
-if TYPE_CHECKING:
-    import polars as pl
-
-    from cinefeat.definitions import FeatureView
-    from cinefeat.store import FeatureStore
-
-__all__ = ["drift", "parse_sample", "stats"]
+__all__ = ["drift", "stats"]
 
 console = Console()
-
-
-def parse_sample(text: str) -> tuple[int | None, datetime | None, datetime | None]:
-    """`7` or `v7`: Delta version 7. `START..END`: rows with event time in [START, END) of the
-    latest version (ISO 8601; either end may be left out). `latest`: every row now."""
-    from cinefeat.cli import parse_time
-
-    text = text.strip()
-    if text == "latest":
-        return None, None, None
-    if ".." in text:
-        start, end = text.split("..", 1)
-        return (
-            None,
-            parse_time(start) if start else None,
-            parse_time(end) if end else None,
-        )
-    number = text.removeprefix("v")
-    if number.isdigit():
-        return int(number), None, None
-    raise CinefeatError(
-        f"{text!r} is not a sample: give a Delta version (7 or v7), a time range "
-        "(2024-03-01..2024-04-01, either end may be left out) or 'latest'"
-    )
-
-
-def _sample(store: FeatureStore, view: FeatureView, text: str) -> pl.DataFrame:
-    import polars as pl
-
-    version, start, end = parse_sample(text)
-    frame = pl.from_arrow(store.read_offline(view, version))
-    assert isinstance(frame, pl.DataFrame)
-    ts = pl.col(view.event_timestamp_column)
-    if start is not None:
-        frame = frame.filter(ts >= start)
-    if end is not None:
-        frame = frame.filter(ts < end)
-    return frame
 
 
 def drift(
@@ -80,14 +35,14 @@ def drift(
 ) -> None:
     """Which features of VIEW drifted between --reference and --current (KS and PSI for
     numbers; chi-square, PSI and Jensen-Shannon for categories)."""
-    from cinefeat.quality import detect_drift
+    from cinefeat.quality import detect_drift, read_view_sample
     from cinefeat.store import FeatureStore
 
     with FeatureStore(repo) as store:
         definition = store.get_feature_view(view)
         columns = list(feature) if feature else list(definition.feature_names)
-        before = _sample(store, definition, reference)
-        after = _sample(store, definition, current)
+        before = read_view_sample(store, definition, reference, "reference")
+        after = read_view_sample(store, definition, current, "current")
     if before.is_empty() or after.is_empty():
         empty = "reference" if before.is_empty() else "current"
         raise CinefeatError(f"the {empty} sample of {view} has no rows")
@@ -149,7 +104,7 @@ def stats(
     """The profile of VIEW's features: count, nulls, distinct values, range, quantiles, mean,
     standard deviation and the most common values. By default the profile stored with the
     newest commit (what it wrote); --sample profiles the stored rows now."""
-    from cinefeat.quality import list_write_profiles, profile_frame
+    from cinefeat.quality import list_write_profiles, profile_frame, read_view_sample
     from cinefeat.store import FeatureStore
 
     with FeatureStore(repo) as store:
@@ -171,7 +126,7 @@ def stats(
                 f"{chosen.written_at:%Y-%m-%d %H:%M:%S} UTC)"
             )
         else:
-            frame = _sample(store, definition, sample or "latest")
+            frame = read_view_sample(store, definition, sample or "latest", "sample")
             profile = profile_frame(frame, list(definition.feature_names))
             title = f"{view}: {profile.rows:,} rows stored ({sample or 'latest'})"
     if as_json:

@@ -10,7 +10,7 @@ from cinefeat.errors import CinefeatError
 from cinefeat.quality._alerts import list_alerts
 from cinefeat.quality._experiments import ABTestFramework
 from cinefeat.quality._importance_store import latest_importance
-from cinefeat.quality._report_drift import describe_sample, drift_body, read_view_sample
+from cinefeat.quality._report_drift import describe_sample, drift_body
 from cinefeat.quality._report_html import (
     DASH,
     Html,
@@ -29,6 +29,7 @@ from cinefeat.quality._report_html import (
 )
 from cinefeat.quality._report_models import experiment_section, find_experiment, importance_section
 from cinefeat.quality._report_view import alerts_table, view_section, view_summary
+from cinefeat.quality._samples import read_view_sample
 from cinefeat.quality._score import QualityScore, overall_score
 
 if TYPE_CHECKING:

@@ -38,8 +38,10 @@ def test_demo_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert quality["overall"] == pytest.approx(
         sum(quality["views"].values()) / len(quality["views"])
     )
+    page = Path(quality["report"]).read_text()
+    assert "movie_basic" in page and "data:image/png;base64," in page
     text = (tmp_path / "out.txt").read_text()
-    assert "quality score:" in text
+    assert "quality score:" in text and "quality_report.html" in text
     assert "Done." in text and "NOT_FOUND" in text and "quarantined" in text
     # The two requests `make demo` prints before serving work against the served repo.
     read, push = demo_requests(tmp_path / "demo_repo")

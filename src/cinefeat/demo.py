@@ -213,7 +213,8 @@ def _quality_summary(store: FeatureStore, repo: Path, console: Console) -> dict[
     """What monitoring recorded after the pipeline runs and the materialization: each view's
     score and the firing alerts; and the HTML report of it all."""
     from cinefeat.cli._monitoring import latest_scores, score_table
-    from cinefeat.quality import list_alerts, overall_score
+    from cinefeat.cli._report import write_atomically
+    from cinefeat.quality import list_alerts, overall_score, project_report
 
     scores = latest_scores(store)
     console.print(score_table(scores))
@@ -222,7 +223,10 @@ def _quality_summary(store: FeatureStore, repo: Path, console: Console) -> dict[
         console.print(f"[yellow]alert[/] {alert.view} {alert.rule}: {alert.message}")
     if not firing:
         console.print("[green]no firing alerts[/]")
+    report = write_atomically(project_report(store), repo / "quality_report.html")
+    console.print(f"HTML report (profiles, drift, monitoring history): {report.resolve()}")
     return {
+        "report": str(report),
         "overall": overall_score([s for s, _ in scores]).score,
         "views": {s.view: s.score for s, _ in scores},
         "alerts": [(a.view, a.rule, a.feature) for a in firing],

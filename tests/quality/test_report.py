@@ -372,3 +372,30 @@ def test_project_report(repo: tuple[FeatureStore, dict[str, str]]) -> None:
     assert set(found.links) == expected
     assert {link[1:] for link in expected} <= set(found.ids)
     assert len(found.images) == 7 + 1 + 1 + 1  # movie_stats, importance, two experiments
+
+
+def test_the_project_report_charts_the_features_that_changed_most(tmp_path: Path) -> None:
+    from cinefeat.quality import project_report, view_report
+
+    wide = FeatureView(
+        "wide", [MOVIE], [Field("movie_id", Int64), *(Field(f"f{i}", Float64) for i in range(9))]
+    )
+    rng = np.random.default_rng(0)
+
+    def write(day: int, shifted: dict[int, float]) -> None:
+        columns = {f"f{i}": rng.normal(shifted.get(i, 0.0), 1.0, 500) for i in range(9)}
+        frame = pl.DataFrame({"movie_id": np.arange(500), **columns})
+        store.write_offline(
+            "wide", frame.with_columns(event_timestamp=pl.lit(DAY + timedelta(day)))
+        )
+
+    (tmp_path / "cinefeat.yaml").write_text("project: wide\n")
+    store = FeatureStore(tmp_path)
+    store.apply([MOVIE, wide])
+    write(0, {})
+    write(1, {7: 3.0, 2: 1.5})  # f7 moved most, then f2
+    overview = project_report(store)
+    captions = re.findall(r"wide\.(f\d): distribution", overview)
+    assert len(captions) == 6 and captions[:2] == ["f7", "f2"]
+    assert "Charts of the 6 features that changed most" in overview
+    assert len(re.findall(r"wide\.f\d: distribution", view_report(store, "wide"))) == 9

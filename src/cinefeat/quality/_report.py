@@ -44,6 +44,8 @@ __all__ = [
     "view_report",
 ]
 
+OVERVIEW_CHARTS = 6  # distribution charts per view in the project report (view reports: all)
+
 
 def view_report(store: FeatureStore, view: str) -> str:
     """A view's report: quality score and firing alerts from its latest monitoring check; the
@@ -175,7 +177,7 @@ def project_report(store: FeatureStore) -> str:
             )
         )
     parts: list[object] = [section("overview", "Overview", *overview)]
-    parts += [view_section(store, view) for view in views]
+    parts += [view_section(store, view, max_charts=OVERVIEW_CHARTS) for view in views]
     parts += [importance_section(name, result) for name, result in importance]
     parts += [experiment_section(store, e.experiment_id) for e in experiments]
     title = f"{store.project}: feature quality"

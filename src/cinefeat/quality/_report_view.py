@@ -150,7 +150,7 @@ def _top(column: ColumnProfile) -> str:
     return f"{text} ({count / max(column.count, 1):.0%})"
 
 
-def _profile(view: FeatureView, writes: list[WriteProfile]) -> Html:
+def _profile(view: FeatureView, writes: list[WriteProfile], max_charts: int | None) -> Html:
     if not writes:
         reason = (
             "nothing has been written to it yet"
@@ -202,20 +202,42 @@ def _profile(view: FeatureView, writes: list[WriteProfile]) -> Html:
         ]
         for name, c in profile.columns.items()
     ]
+    charted = [n for n, c in profile.columns.items() if not c.dtype.startswith(_TIME_TYPES)]
+    note = Html("")
+    if max_charts is not None and len(charted) > max_charts:
+        before = previous.profile.columns if previous else {}
+        charted = sorted(charted, key=lambda n: -_change(profile.columns[n], before.get(n)))
+        charted = charted[:max_charts]
+        note = paragraph(
+            f"Charts of the {max_charts} features that changed most since the previous write "
+            f"(shift of the mean in standard deviations, plus the change of the null rate); "
+            f"`cinefeat report view {view.name}` draws every feature.",
+            class_="note",
+        )
     charts = []
-    for name, column in profile.columns.items():
-        if column.dtype.startswith(_TIME_TYPES):  # its range is in the table; no chart
-            continue
+    for name in charted:
         earlier = previous.profile.columns.get(name) if previous else None
-        figure = profile_figure(column, earlier)
+        figure = profile_figure(profile.columns[name], earlier)
         if figure is not None:
             charts.append(figure_block(png_data_uri(figure), f"{view.name}.{name}: distribution"))
     numeric = ("nulls", "distinct", "min", "p50", "max", "mean", "std")
     return Html(
         paragraph(intro + ".", class_="note")
         + table(headers, rows, numeric=numeric)
+        + note
         + tag("div", *charts, class_="plots")
     )
+
+
+def _change(now: ColumnProfile, before: ColumnProfile | None) -> float:
+    """How much a feature moved between two writes: the shift of its mean in (current)
+    standard deviations plus the change of its null rate (0 with nothing to compare)."""
+    if before is None:
+        return 0.0
+    moved = abs(now.null_rate - before.null_rate)
+    if now.mean is not None and before.mean is not None and now.std:
+        moved += abs(now.mean - before.mean) / now.std
+    return moved
 
 
 def _value(value: Any) -> str:
@@ -263,8 +285,12 @@ def _components(score: dict[str, Any]) -> Html:
     return table(["component", "weight", "value (0-1)"], rows, numeric=("weight", "value (0-1)"))
 
 
-def view_section(store: FeatureStore, view: FeatureView, *, level: int = 2) -> Html:
-    """The report section of `view` (an applied FeatureView)."""
+def view_section(
+    store: FeatureStore, view: FeatureView, *, level: int = 2, max_charts: int | None = None
+) -> Html:
+    """The report section of `view` (an applied FeatureView). `max_charts` caps the
+    distribution charts of the latest write (the project report's overview draws those that
+    changed most; each chart costs about 50 ms, and a view can have dozens of features)."""
     records = store.registry.quality_records()
     checks = records.list_documents(MONITOR_KIND, view.name, limit=CHECKS_SEARCHED)
     latest = checks[0].body if checks else None
@@ -310,7 +336,7 @@ def view_section(store: FeatureStore, view: FeatureView, *, level: int = 2) -> H
         section(
             slug("profile", view.name),
             "Latest write",
-            _profile(view, writes),
+            _profile(view, writes, max_charts),
             _writes(writes),
             level=sub,
         ),

@@ -107,3 +107,13 @@ def test_a_bad_yaml_rule_is_a_config_error(tmp_path: Path, world_files: Path) ->
         PipelineConfigError, match=r"stages\[2\].params.rules: .*rule must be one of"
     ):
         Pipeline.from_file(path, FeatureStore(repo))
+
+
+def test_rules_for_a_view_the_stage_does_not_check_are_a_config_error(
+    tmp_path: Path, world_files: Path
+) -> None:
+    repo = with_rules(tmp_path, world_files, "quarantine", 5)
+    path = repo / "pipeline.yaml"
+    path.write_text(path.read_text().replace("movie_basic: [", "movie_basc: ["))
+    with pytest.raises(PipelineConfigError, match=r"'movie_basc' is not a view this stage checks"):
+        Pipeline.from_file(path, FeatureStore(repo))

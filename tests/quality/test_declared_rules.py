@@ -118,3 +118,65 @@ def test_rules_are_stored_with_the_view_and_changing_them_is_compatible(tmp_path
 def test_views_without_rules_keep_their_old_spec() -> None:
     spec = FeatureView("v", [MOVIE], [Field("movie_id", Int64), Field("x", Float64)]).to_spec()
     assert "rules" not in spec and all("rules" not in f for f in spec["schema"])
+
+
+def test_unique_lets_nulls_pass() -> None:
+    report = FeatureValidator([Unique("x")]).validate_features(
+        pl.DataFrame({"x": [1, None, None, 2, 2]})
+    )
+    (result,) = report.results
+    assert result.failing_rows == 2 and list(result.row_index) == [3, 4]  # type: ignore[arg-type]
+
+
+def test_a_rule_that_cannot_apply_is_refused_where_it_is_written() -> None:
+    from cinefeat.types import Array
+
+    with pytest.raises(
+        DefinitionError, match="InRange needs a number column, 'language' is String"
+    ):
+        Field("language", String, rules=[InRange(min=0)])
+    with pytest.raises(DefinitionError, match="Matches needs a String column"):
+        movie_stats(rules=[Matches("budget", "^1")])
+    with pytest.raises(DefinitionError, match="a list column takes only NotNull and Custom"):
+        Field("genres", Array(Int64), rules=[Unique()])
+    Field("genres", Array(Int64), rules=[NotNull(max_null_rate=0.5)])  # fine
+
+
+def test_a_rule_that_cannot_be_checked_on_the_data_says_why() -> None:
+    import pandera.polars as pa
+
+    frame = pl.DataFrame({"x": [1, 2, 3], "t": ["tt1", "tt2", "a"]})
+    rules = [
+        InRange("t", 0, 1),  # text: no range
+        Matches("x", "^1"),  # numbers: no pattern
+        Matches("t", "^(?!tt0)tt"),  # look-ahead: Python's re has it, Polars' regex does not
+        Custom("x", "at least 2", check=pa.Check.ge(2)),
+        Custom("x", "at least 2", check=pa.Check.ge(3)),  # same name, another check
+    ]
+    results = FeatureValidator(rules).validate_features(frame).results
+    messages = [r.message for r in results]
+    assert messages[0] == "cannot be checked: InRange needs numbers, t is String"
+    assert messages[1] == "cannot be checked: Matches needs text, x is Int64"
+    assert (
+        messages[2].startswith("cannot be checked: ComputeError") and "look-around" in messages[2]
+    )
+    assert all(r.row_index is None for r in results[:3])
+    assert [r.failing_rows for r in results[3:]] == [1, 2]  # each Custom check its own result
+
+
+def test_plan_names_a_field_rule_change(tmp_path: Path) -> None:
+    registry = Registry(f"sqlite:///{tmp_path / 'registry.db'}", "proj")
+    registry.apply([MOVIE, movie_stats()])
+    stricter = FeatureView(
+        "movie_stats",
+        [MOVIE],
+        [
+            Field("movie_id", Int64, rules=[Unique()]),
+            Field("rating", Float64, rules=[InRange(min=1, max=10), NotNull()]),
+            Field("language", String, rules=[AllowedValues(values=["en", "fr"])]),
+            Field("imdb_id", String, rules=[Matches(pattern=r"^tt\d{7}$")]),
+            Field("budget", Float64),
+        ],
+    )
+    (change,) = [c for c in registry.plan([MOVIE, stricter]).changes if c.name == "movie_stats"]
+    assert change.reasons == ("field 'rating' rules changed",) and not change.breaking

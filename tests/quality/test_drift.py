@@ -117,3 +117,10 @@ def test_columns_named_like_internal_ones() -> None:
     assert detect_drift(same, shifted).drifted_columns == list(names)
     sentinel = pl.DataFrame({"n": np.r_[rng.normal(size=1_000), [99_999.0] * 50]})
     assert "99999.0" in str(FeatureQualityChecker().diagnose(sentinel))
+
+
+def test_a_side_without_finite_values_is_left_out() -> None:
+    finite = pl.DataFrame({"x": [1.0, 2.0, 3.0], "y": [1.0, 2.0, 3.0]})
+    broken = pl.DataFrame({"x": [float("nan"), float("inf"), None], "y": [1.0, 2.5, 3.0]})
+    for reference, current in ((finite, broken), (broken, finite)):
+        assert list(detect_drift(reference, current).columns) == ["y"]

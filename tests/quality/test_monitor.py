@@ -68,7 +68,12 @@ def sent(store: FeatureStore) -> list[dict[str, object]]:
 def test_checks_record_series_score_and_alerts(store: FeatureStore) -> None:
     store.write_offline("movie_stats", crawl(0, 5.0, 0.0, seed=1))
     first = monitor_views(store, now=DAY + timedelta(hours=1), context="run-1").checks[0]
-    assert (first.rows, first.window_start, first.window_end) == (N, None, DAY)
+    assert (first.rows, first.window_versions, first.window_start, first.window_end) == (
+        N,
+        (None, 0),
+        DAY,
+        DAY,
+    )
     assert first.freshness_seconds == 3600.0 and first.staleness_budget_seconds == 172_800.0
     assert first.null_rates == {"popularity": 0.0, "votes": 0.1, "language": 0.0}
     assert first.duplicate_keys == 0 and first.valid_share == 1.0 and first.drift is None
@@ -90,12 +95,12 @@ def test_checks_record_series_score_and_alerts(store: FeatureStore) -> None:
     store.write_offline("movie_stats", crawl(1, 6.0, 0.3, seed=2))
     report = monitor_views(store, now=DAY + timedelta(days=1, hours=1), context="run-2")
     second = report.checks[0]
-    assert (second.window_start, second.window_end, second.rows) == (
-        DAY,
+    assert (second.window_versions, second.window_start, second.rows) == (
+        (0, 1),
         DAY + timedelta(days=1),
         N,
     )
-    assert second.reference_window == (None, DAY)
+    assert second.reference_versions == (None, 0)
     assert second.drift is not None and second.drift.drifted_columns == ["popularity"]
     assert second.null_rates["language"] == 0.3
     opened = {(a.rule, a.feature) for a in report.alerts}
@@ -232,3 +237,52 @@ def test_a_sparse_feature_alerts_only_when_its_null_rate_rises(store: FeatureSto
     assert check(4, 0.65) == [("null_rate", "resolved", pytest.approx(0.7))]
     alert = list_alerts(store.registry.quality_records(), "movie_stats")[0]
     assert alert.message == "75.00% nulls (since the alert opened)"
+
+
+def test_rows_committed_later_with_older_event_times_are_checked(store: FeatureStore) -> None:
+    # A backfill: the second commit's rows are older than the first's.
+    store.write_offline("movie_stats", crawl(5, 5.0, 0.0, seed=1))
+    monitor_views(store, now=DAY + timedelta(days=5, hours=1))
+    backfill = crawl(2, 5.0, 0.0, seed=2).with_columns(pl.lit(None, pl.Int64).alias("votes"))
+    store.write_offline("movie_stats", backfill)
+    report = monitor_views(store, now=DAY + timedelta(days=5, hours=2))
+    check = report.checks[0]
+    assert (check.rows, check.window_versions, check.window_start) == (
+        N,
+        (0, 1),
+        DAY + timedelta(days=2),
+    )
+    assert check.null_rates["votes"] == 1.0
+    assert [(a.rule, a.feature) for a in report.alerts] == [("null_rate", "votes")]  # NotNull 20%
+
+
+def test_a_sink_answering_garbage_is_a_failed_delivery(tmp_path: Path) -> None:
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+
+    def answer_garbage() -> None:
+        connection, _ = server.accept()
+        connection.recv(65536)
+        connection.sendall(b"garbage\r\n\r\n")
+        connection.close()
+
+    threading.Thread(target=answer_garbage, daemon=True).start()
+    try:
+        store = http_store(tmp_path, f"http://127.0.0.1:{server.getsockname()[1]}/hook")
+        report = monitor_views(store, now=DAY + timedelta(hours=1))
+    finally:
+        server.close()
+    (alert,) = report.alerts
+    assert alert.delivery["status"] == "failed" and "BadStatusLine" in alert.delivery["error"]
+    # The check is stored with its alert.
+    assert len(store.registry.quality_records().list_documents("monitor", "movie_stats")) == 1
+
+
+def test_a_view_named_twice_is_checked_once(store: FeatureStore) -> None:
+    store.write_offline("movie_stats", crawl(0, 5.0, 0.0, seed=1))
+    report = monitor_views(store, ["movie_stats", "movie_stats"], now=DAY)
+    assert [c.rows for c in report.checks] == [N]

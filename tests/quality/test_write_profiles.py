@@ -138,3 +138,13 @@ def test_columns_named_like_internal_ones_are_profiled(applied: FeatureStore) ->
     assert profile.columns["n"].top == [(1, 2), (2, 1)]
     assert profile.columns["count"].top == [(3, 3)]
     assert profile.columns["value"].top == [("a", 2), ("b", 1)]
+
+
+def test_a_write_that_skips_stored_rows_profiles_only_the_new_ones(applied: FeatureStore) -> None:
+    applied.write_offline("user_stats", rows([1, 2, 3], [1, 2, 3], [1.0, 2.0, 3.0], 0))
+    again = rows([1, 2, 3, 4], [1, 2, 3, 40], [1.0, 2.0, 3.0, 4.0], 0)
+    result = applied.write_offline("user_stats", again, skip_existing=True)
+    assert result.rows == 1
+    newest = list_write_profiles(applied.registry.quality_records(), "user_stats")[0]
+    assert newest.delta_version == result.delta_version and newest.profile.rows == 1
+    assert newest.profile.columns["rating_count"].min == 40.0

@@ -80,7 +80,7 @@ class Field:
         _, tags, _ = check_metadata(where, self.description, self.tags, "")
         object.__setattr__(self, "dtype", dtype)
         object.__setattr__(self, "tags", tags)
-        object.__setattr__(self, "rules", rules_for_column(self.name, self.rules, where))
+        object.__setattr__(self, "rules", rules_for_column(self.name, self.rules, where, dtype))
 
     def to_spec(self) -> dict[str, Any]:
         spec: dict[str, Any] = {

@@ -23,9 +23,12 @@ __all__ = [
     "NotNull",
     "Rule",
     "Unique",
+    "check_rule_dtype",
     "rule_from_spec",
     "rules_for_column",
 ]
+
+_NUMBERS = ("Int32", "Int64", "Float32", "Float64")
 
 
 @dataclass(frozen=True)
@@ -206,9 +209,28 @@ def rule_from_spec(spec: Mapping[str, Any], where: str = "rule") -> Rule:
         raise DefinitionError(f"{where}: {kind}: {exc}") from None
 
 
-def rules_for_column(column: str, rules: Sequence[Any], where: str) -> tuple[Rule, ...]:
+def check_rule_dtype(rule: Rule, dtype: Any, where: str) -> None:
+    """Refuse a rule that cannot apply to a column of `dtype` (a cinefeat.types dtype): ranges
+    need numbers, patterns need text, and lists take only NotNull."""
+    name = str(dtype)
+    problem = None
+    if isinstance(rule, InRange) and name not in _NUMBERS:
+        problem = "InRange needs a number column"
+    elif isinstance(rule, Matches) and name != "String":
+        problem = "Matches needs a String column"
+    elif name.startswith("Array") and not isinstance(rule, NotNull | Custom):
+        problem = "a list column takes only NotNull and Custom rules"
+    if problem:
+        raise DefinitionError(
+            f"{where}: rule {rule.describe()!r}: {problem}, {rule.column!r} is {name}"
+        )
+
+
+def rules_for_column(
+    column: str, rules: Sequence[Any], where: str, dtype: Any = None
+) -> tuple[Rule, ...]:
     """Rules declared on a Field, with their column set to the field's (a rule naming another
-    column is a mistake)."""
+    column is a mistake) and checked against its `dtype`."""
     if isinstance(rules, str | Mapping) or not isinstance(rules, Sequence):
         raise DefinitionError(f"{where}: rules must be a list of rules, got {rules!r}")
     bound: list[Rule] = []
@@ -221,4 +243,6 @@ def rules_for_column(column: str, rules: Sequence[Any], where: str) -> tuple[Rul
                 "Field check that field (leave the column out)"
             )
         bound.append(replace(rule, column=column))
+        if dtype is not None:
+            check_rule_dtype(bound[-1], dtype, where)
     return tuple(bound)

@@ -10,7 +10,7 @@ from typing import Any
 from cinefeat.definitions._aggregation import Aggregation
 from cinefeat.definitions._entity import Entity, Field
 from cinefeat.definitions._names import check_metadata, check_name
-from cinefeat.definitions._rules import Custom, Rule, rule_from_spec
+from cinefeat.definitions._rules import Custom, Rule, check_rule_dtype, rule_from_spec
 from cinefeat.definitions._source import FileSource
 from cinefeat.errors import DefinitionError
 from cinefeat.types import DType, Int32, Int64, String
@@ -175,6 +175,8 @@ class FeatureView:
                     f"{where}: rule {rule.describe()!r} checks column {rule.column!r}, which is "
                     f"not in the schema {sorted(columns)}"
                 )
+            if rule.column in columns:
+                check_rule_dtype(rule, self.field(rule.column).dtype, where)
         object.__setattr__(self, "rules", tuple(rules))
 
     @property

@@ -1,8 +1,8 @@
 """FeatureValidationStage: check computed feature rows before they are stored. A row with a
 null join key or event time, a NaN or infinite float, or breaking one of the view's rules (on
 its Fields, on the view, or in the stage's YAML `rules`) is quarantined (with the reason),
-fails the run, or is kept with a warning, as `on_failure` says. Each view's rule results are
-stored in the registry (kind "validation"), where the quality score reads them."""
+fails the run, or is kept with a warning, as `on_failure` says. Each view's rule results of a
+run are stored in the registry (kind "validation", keyed by run id) as its audit trail."""
 
 from __future__ import annotations
 
@@ -52,6 +52,11 @@ class FeatureValidationParams(BaseModel):
     @classmethod
     def _rules_parse(cls, value: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
         for view, specs in value.items():
+            if view not in FEATURE_GROUPS:
+                raise ValueError(
+                    f"{view!r} is not a view this stage checks; rules go under one of "
+                    f"{list(FEATURE_GROUPS)}"
+                )
             for i, spec in enumerate(specs):
                 try:
                     rule_from_spec(spec, f"rules.{view}[{i}]")
@@ -92,9 +97,8 @@ def validate_feature_rows(
         report = FeatureValidator(all_rules).validate_features(frame)
         broken = [r for r in report.failed() if r.row_index is None]
         if broken:
-            raise CinefeatError(
-                f"{view.name}: rule {broken[0].rule!r} cannot be checked: {broken[0].message}"
-            )
+            # e.g. "movie_basic: rule 'runtime in [0, 600]': no such column"
+            raise CinefeatError(f"{view.name}: rule {broken[0].rule!r}: {broken[0].message}")
         rule_counts = {r.rule: r.failing_rows for r in report.results}
         by_row = report.row_failures()
         if by_row.height:

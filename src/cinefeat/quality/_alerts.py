@@ -5,6 +5,7 @@ configured sink (a JSON-lines file, or an HTTP POST). Alerts live in the registr
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import urllib.error
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from cinefeat.config import AlertSinkConfig, FileAlertSinkConfig, HttpAlertSinkConfig
+from cinefeat.quality._json import json_safe
 from cinefeat.registry import QualityRecords
 from cinefeat.timeutil import as_utc
 
@@ -121,6 +123,8 @@ class HttpAlertSink:
         except (urllib.error.URLError, TimeoutError) as exc:
             reason = getattr(exc, "reason", exc)
             raise OSError(f"{self.url} unreachable: {reason}") from None
+        except (http.client.HTTPException, ValueError) as exc:  # a bad answer or a bad URL
+            raise OSError(f"{self.url}: {type(exc).__name__}: {exc}") from None
 
 
 def create_alert_sink(config: AlertSinkConfig | None, repo_path: Path) -> AlertSink | None:
@@ -199,7 +203,7 @@ def _save(records: QualityRecords, alert: Alert) -> Alert:
         ALERT_KIND,
         alert.view,
         alert.alert_id,
-        _finite(alert.to_dict()),
+        json_safe(alert.to_dict()),
         as_utc(datetime.fromisoformat(alert.started_at)),
     )
     return alert
@@ -209,8 +213,8 @@ def _notify(alert: Alert, sink: AlertSink | None, attempts: int = 0) -> Alert:
     if sink is None:
         return replace(alert, delivery={"status": "no sink", "event": alert.status})
     try:
-        sink.send({"event": alert.status, **_finite(alert.to_dict())})
-    except OSError as exc:
+        sink.send({"event": alert.status, **json_safe(alert.to_dict())})
+    except Exception as exc:  # any sink failure: recorded on the alert, tried again later
         delivery = {
             "status": "failed",
             "error": str(exc),
@@ -230,11 +234,3 @@ def _retry(alert: Alert, sink: AlertSink | None) -> Alert:
     if delivery.get("status") != "failed" or attempts >= _MAX_ATTEMPTS:
         return alert
     return _notify(alert, sink, attempts)
-
-
-def _finite(data: dict[str, Any]) -> dict[str, Any]:
-    """NaN or infinite values (a PSI over an empty bin) as None: JSON cannot hold them."""
-    return {
-        k: (None if isinstance(v, float) and (v != v or abs(v) == float("inf")) else v)
-        for k, v in data.items()
-    }

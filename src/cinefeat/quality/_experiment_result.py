@@ -8,16 +8,14 @@ from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from cinefeat.quality._json import finite_or_none
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = ["ExperimentResult", "FoldMetrics"]
 
 _METRIC_LABELS = {"rmse": "RMSE", "auc": "AUC", "ndcg": "NDCG@k"}
-
-
-def _finite_or_none(value: float) -> float | None:
-    return value if math.isfinite(value) else None  # the registry stores JSON, which has no NaN
 
 
 def _float(value: Any) -> float:
@@ -79,9 +77,9 @@ class ExperimentResult:
         body = asdict(self)
         for name, value in body.items():
             if isinstance(value, float):
-                body[name] = _finite_or_none(value)
+                body[name] = finite_or_none(value)
         body["folds"] = [
-            {k: _finite_or_none(v) if isinstance(v, float) else v for k, v in asdict(f).items()}
+            {k: finite_or_none(v) if isinstance(v, float) else v for k, v in asdict(f).items()}
             for f in self.folds
         ]
         body["cutoff"] = self.cutoff.isoformat()

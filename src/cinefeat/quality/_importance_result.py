@@ -9,18 +9,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cinefeat.quality._json import finite_or_none
+
 if TYPE_CHECKING:
     import polars as pl
     from matplotlib.figure import Figure
 
 __all__ = ["FeatureImportance", "ImportanceResult"]
-
-
-def _finite(value: float | None) -> float | None:
-    """JSON has no NaN: an undefined number is stored as null."""
-    if value is None or not math.isfinite(value):
-        return None
-    return float(value)
 
 
 @dataclass(frozen=True)
@@ -43,7 +38,7 @@ class FeatureImportance:
     def to_dict(self) -> dict[str, Any]:
         body = asdict(self)
         for name in ("permutation_mean", "permutation_std", "mutual_info", "gain"):
-            body[name] = _finite(body[name])
+            body[name] = finite_or_none(body[name])
         return body
 
     @classmethod
@@ -125,7 +120,7 @@ class ImportanceResult:
             elif item.name == "created_at":
                 value = None if value is None else value.isoformat()
             elif item.name == "validation_score":
-                value = _finite(value)
+                value = finite_or_none(value)
             elif isinstance(value, tuple):
                 value = list(value)
             elif isinstance(value, dict):

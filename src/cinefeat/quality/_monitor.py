@@ -3,9 +3,11 @@ data (freshness, null rates, key uniqueness, rules, drift against the data the p
 saw), record the results as time series in the registry, score the view and raise or resolve
 alerts.
 
-A check looks at the rows with an event time after the newest one the previous check saw (the
-"window"); the first check sees every row. Drift compares the window with the previous
-check's window, so a new crawl is compared with the crawl before it, not diluted by history.
+A check looks at the rows committed since the previous check (the "window": the data files
+of the view's Delta table added after the Delta version the previous check saw, whatever
+their event times, so backfills count); the first check sees every row. Drift compares the
+window with the previous check's window, so a new crawl is compared with the crawl before it,
+not diluted by history.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from cinefeat.definitions import FeatureView, NotNull
 from cinefeat.offline import TS, scan_sql
 from cinefeat.quality._alerts import Alert, Breach, list_alerts, update_alerts
 from cinefeat.quality._drift import DriftReport, DriftThresholds, detect_drift
+from cinefeat.quality._json import finite_or_none
 from cinefeat.quality._score import QualityScore, score_view
 from cinefeat.registry import MonitorPoint
 from cinefeat.timeutil import as_utc
@@ -36,8 +39,10 @@ MONITOR_KIND = "monitor"
 
 @dataclass(frozen=True)
 class ViewCheck:
-    """What one check of one view found. `window_start` (exclusive) .. `window_end` are the
-    event times of the rows checked; `reference_window` those drift was measured against."""
+    """What one check of one view found. The window is the rows in the data files committed
+    after Delta version `window_versions[0]` (None: from the start) up to
+    `window_versions[1]`; `window_start` .. `window_end` are their oldest and newest event
+    times. Drift was measured against the previous window, `reference_versions`."""
 
     view: str
     version: int
@@ -53,7 +58,8 @@ class ViewCheck:
     duplicate_keys: int = 0  # rows of the window repeating a (join keys, event time) identity
     valid_share: float | None = None  # rows passing every rule (None: the view has no rules)
     drift: DriftReport | None = None
-    reference_window: tuple[datetime | None, datetime | None] | None = None
+    window_versions: tuple[int | None, int | None] = (None, None)
+    reference_versions: tuple[int | None, int | None] | None = None
     score: QualityScore | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -75,11 +81,12 @@ class ViewCheck:
             "duplicate_keys": self.duplicate_keys,
             "valid_share": self.valid_share,
             "drifted_features": self.drift.drifted_columns if self.drift else None,
-            "psi": {n: _finite(c.psi) for n, c in self.drift.columns.items()}
+            "psi": {n: finite_or_none(c.psi) for n, c in self.drift.columns.items()}
             if self.drift
             else None,
-            "reference_window": [iso(t) for t in self.reference_window]
-            if self.reference_window
+            "window_versions": list(self.window_versions),
+            "reference_versions": list(self.reference_versions)
+            if self.reference_versions
             else None,
             "score": self.score.to_dict() if self.score else None,
         }
@@ -95,10 +102,6 @@ class MonitorReport:
         return [a for a in self.alerts if a.status == "firing"]
 
 
-def _finite(value: float | None) -> float | None:
-    return value if value is not None and value == value and abs(value) != float("inf") else None
-
-
 def monitor_views(
     store: FeatureStore,
     views: Sequence[str] | None = None,
@@ -110,7 +113,11 @@ def monitor_views(
     settings = store.config.quality.monitoring
     checked_at = as_utc(now) if now is not None else datetime.now(UTC)
     records = store.registry.quality_records()
-    names = list(views) if views is not None else [v.name for v in store.list_feature_views()]
+    # Each view once, in the order given (a view checked twice at one time would overwrite
+    # its own check).
+    names = list(
+        dict.fromkeys(views if views is not None else [v.name for v in store.list_feature_views()])
+    )
     checks: list[ViewCheck] = []
     breaches: dict[str, tuple[list[Breach], set[str]]] = {}
     for name in names:
@@ -121,18 +128,31 @@ def monitor_views(
         if check is None:
             continue
         checks.append(check)
-        records.put_document(
-            MONITOR_KIND, view.name, f"{checked_at:%Y%m%dT%H%M%S%f}", check.to_dict(), checked_at
-        )
-        records.add_points(_points(check))
         firing = {
             (a.feature, a.rule): a.threshold for a in list_alerts(records, view.name, "firing")
         }
-        previous = records.list_documents(MONITOR_KIND, view.name, limit=2)
-        baseline = previous[1].body.get("null_rates", {}) if len(previous) == 2 else {}
+        previous = records.list_documents(MONITOR_KIND, view.name, limit=1)
+        baseline = previous[0].body.get("null_rates", {}) if previous else {}
         breaches[view.name] = _breaches(view, check, settings, baseline, firing)
     alerts = update_alerts(store, breaches, checked_at)
+    # Stored once its alerts are: a check whose alerts failed to update is checked again.
+    for check in checks:
+        key = f"{checked_at:%Y%m%dT%H%M%S%f}"
+        records.put_document(MONITOR_KIND, check.view, key, check.to_dict(), checked_at)
+        records.add_points(_points(check))
     return MonitorReport(checks, alerts)
+
+
+def _files_between(
+    store: FeatureStore, view: FeatureView, after: int | None, upto: int
+) -> list[str]:
+    """The data files of the view's table at Delta version `upto` that were not in it at
+    version `after` (every file when `after` is None): the rows committed in between."""
+    files = store.offline_store.snapshot(view, upto).files
+    if after is None:
+        return list(files)
+    seen = set(store.offline_store.snapshot(view, after).files)
+    return [f for f in files if f not in seen]
 
 
 def _check_view(
@@ -146,27 +166,28 @@ def _check_view(
         return None
     previous = store.registry.quality_records().list_documents(MONITOR_KIND, view.name, limit=1)
     last = previous[0].body if previous and previous[0].body["version"] == view.version else None
-    since = _parse(last["window_end"]) if last else None
+    last_window = tuple(last.get("window_versions") or (None, None)) if last else (None, None)
+    after = last_window[1] if last else None
+    if after is not None and after > snapshot.delta_version:  # the table was recreated
+        after, last = None, None
     features = list(view.feature_names)
-    scan = scan_sql(view, features, snapshot=snapshot)
+
+    def scan_files(files: list[str]) -> str:
+        return scan_sql(view, features, snapshot=replace(snapshot, files=tuple(files)))
+
+    window = scan_files(_files_between(store, view, after, snapshot.delta_version))
     connection = connect()
     try:
-        newest = connection.execute(f"SELECT max({TS}) FROM ({scan})").fetchall()[0]
-        window = f"SELECT * FROM ({scan})" + (" WHERE " + f"{TS} > ?" if since else "")
-        params = [since] if since else []
-        stats = _window_stats(connection, view, window, params)
-        sample = _sample(connection, window, params, settings.sample_rows)
+        newest = connection.execute(
+            f"SELECT max({TS}) FROM ({scan_sql(view, features, snapshot=snapshot)})"
+        ).fetchall()[0]
+        stats = _window_stats(connection, view, window)
+        sample = _sample(connection, window, settings.sample_rows)
         reference = None
-        if last and last.get("window_end") and stats["rows"]:
-            start = _parse(last["window_start"])
-            ref_sql = f"SELECT * FROM ({scan}) WHERE {TS} <= ?" + (
-                f" AND {TS} > ?" if start else ""
-            )
-            ref_params = [_parse(last["window_end"]), *([start] if start else [])]
-            reference = (
-                (start, _parse(last["window_end"])),
-                _sample(connection, ref_sql, ref_params, settings.sample_rows),
-            )
+        if last is not None and stats["rows"] and last_window[1] is not None:
+            versions = (last_window[0], last_window[1])
+            files = _files_between(store, view, versions[0], versions[1])
+            reference = versions, _sample(connection, scan_files(files), settings.sample_rows)
     finally:
         connection.close()
     newest_time = newest[0] if newest else None
@@ -195,6 +216,9 @@ def _check_view(
         report = FeatureValidator().validate_features(sample, view)
         failing = report.row_failures().height
         valid_share = 1 - failing / sample.height
+    # A check without new rows keeps the last window, so the next check's reference is the
+    # last data seen, not an empty one.
+    window_versions = (after, snapshot.delta_version) if rows or last is None else last_window
     check = ViewCheck(
         view=view.name,
         version=view.version or 0,
@@ -202,31 +226,30 @@ def _check_view(
         checked_at=checked_at,
         context=context,
         rows=rows,
-        # A check without new rows keeps the last window, so the next check's reference is
-        # the last data seen, not an empty range.
-        window_start=since if rows or not last else _parse(last["window_start"]),
-        window_end=as_utc(stats["newest"]) if rows else since,
+        window_start=as_utc(stats["oldest"]) if stats["oldest"] else None,
+        window_end=as_utc(stats["newest"]) if stats["newest"] else None,
         freshness_seconds=freshness,
         staleness_budget_seconds=budget,
         null_rates=null_rates,
         duplicate_keys=int(stats["duplicates"]),
         valid_share=valid_share,
         drift=drift,
-        reference_window=reference[0] if reference else None,
+        window_versions=window_versions,
+        reference_versions=reference[0] if reference else None,
     )
     previous_score = (last or {}).get("score") or {}
     return replace(check, score=score_view(check, previous_score.get("components")))
 
 
-def _window_stats(
-    connection: Any, view: FeatureView, window: str, params: list[Any]
-) -> dict[str, Any]:
-    """Exact counts over the window: rows, nulls per feature, repeated identities, newest."""
+def _window_stats(connection: Any, view: FeatureView, window: str) -> dict[str, Any]:
+    """Exact counts over the window: rows, nulls per feature, repeated identities, and its
+    oldest and newest event times."""
     from cinefeat.sqltext import quote_ident
 
     keys = ", ".join(quote_ident(k) for k in view.join_keys)
     parts = [
         "count(*) AS rows",
+        f"min({TS}) AS oldest",
         f"max({TS}) AS newest",
         f"count(*) - count(DISTINCT ({keys}, {TS})) AS duplicates",
         *(
@@ -234,22 +257,18 @@ def _window_stats(
             for f in view.feature_names
         ),
     ]
-    cursor = connection.execute(f"SELECT {', '.join(parts)} FROM ({window})", params)
+    cursor = connection.execute(f"SELECT {', '.join(parts)} FROM ({window})")
     names = [d[0] for d in cursor.description]
     row = cursor.fetchall()[0]
     return dict(zip(names, row, strict=True))
 
 
-def _sample(connection: Any, sql: str, params: list[Any], rows: int) -> pl.DataFrame:
+def _sample(connection: Any, sql: str, rows: int) -> pl.DataFrame:
     """Up to `rows` rows of `sql`, a seeded reservoir sample (every row when fewer)."""
     query = f"SELECT * FROM ({sql}) USING SAMPLE reservoir({int(rows)} ROWS) REPEATABLE (17)"
-    frame = pl.from_arrow(connection.sql(query, params=params).to_arrow_table())
+    frame = pl.from_arrow(connection.sql(query).to_arrow_table())
     assert isinstance(frame, pl.DataFrame)
     return frame.drop(TS, "__cf_created", strict=False)
-
-
-def _parse(value: str | None) -> datetime | None:
-    return None if value is None else as_utc(datetime.fromisoformat(value))
 
 
 def _points(check: ViewCheck) -> list[MonitorPoint]:
@@ -280,7 +299,7 @@ def _points(check: ViewCheck) -> list[MonitorPoint]:
         points += [
             MonitorPoint(view, name, "psi", at, psi, context)
             for name, column in check.drift.columns.items()
-            if (psi := _finite(column.psi)) is not None
+            if (psi := finite_or_none(column.psi)) is not None
         ]
     if check.score is not None:
         points.append(MonitorPoint(view, "", "quality_score", at, check.score.score, context))

@@ -147,7 +147,9 @@ class FeatureValidator:
     def validate_features(self, df: Any, view: FeatureView | None = None) -> QualityReport:
         """Every rule's result on `df` (pandas, Polars or Arrow); never raises on bad data.
         With `view`, its Fields' and its own rules are checked first, then these, and each
-        column's dtype against the view's."""
+        column's dtype against the view's. A rule that cannot apply to its column (a range on
+        text, a pattern on numbers, a check that errors) fails with no failing rows
+        (`row_index` None) and says why."""
         import pandera.polars as pa
         from pandera.errors import SchemaErrors
 
@@ -156,20 +158,22 @@ class FeatureValidator:
         dtypes: dict[str, Any] = {}
         if view is not None:
             dtypes = dict(pl.Schema(storage_schema(view)).items())
-        present = set(frame.columns)
-        # Rules on missing columns, and SQL expressions, are not pandera's to check.
-        columns = {r.column for r in rules if r.column in present} | (set(dtypes) & present)
-        checks: dict[str, list[tuple[Rule, Any]]] = {c: [] for c in columns}
-        for rule in rules:
-            if rule.column in columns and (check := _check(rule)) is not None:
-                checks[rule.column].append((rule, check))
+        # pandera runs the range, allowed-value, pattern and custom checks; each rule's check
+        # is numbered by its position among its column's checks, as pandera reports it.
+        numbers: dict[int, int] = {}
+        per_column: dict[str, list[Any]] = {}
+        for position, rule in enumerate(rules):
+            if _unfit(frame, rule) is None and (check := _check(rule)) is not None:
+                checks = per_column.setdefault(rule.column, [])
+                numbers[position] = len(checks)
+                checks.append(check)
+        columns = set(per_column) | (set(dtypes) & set(frame.columns))
         schema = pa.DataFrameSchema(
             {
                 c: pa.Column(
                     dtypes.get(c),
-                    checks=[check for _, check in checks[c]],
+                    checks=per_column.get(c, []),
                     nullable=True,  # null rates are checked here, with their allowance
-                    unique=any(isinstance(r, Unique) and r.column == c for r in rules),
                     required=False,
                 )
                 for c in columns
@@ -181,8 +185,25 @@ class FeatureValidator:
         except SchemaErrors as errors:
             failures = errors.failure_cases
         results = _dtype_results(frame, dtypes)
-        results += [_rule_result(frame, rule, failures, checks) for rule in rules]
+        results += [
+            _rule_result(frame, rule, failures, numbers.get(position))
+            for position, rule in enumerate(rules)
+        ]
         return QualityReport(frame.height, results)
+
+
+def _unfit(frame: pl.DataFrame, rule: Rule) -> str | None:
+    """Why `rule` cannot be checked on `frame` (None when it can)."""
+    if isinstance(rule, Custom) and rule.expression is not None:
+        return None
+    if rule.column not in frame.columns:
+        return "no such column"
+    dtype = frame.schema[rule.column]
+    if isinstance(rule, InRange) and not (dtype.is_numeric() or dtype == pl.Null):
+        return f"cannot be checked: InRange needs numbers, {rule.column} is {dtype}"
+    if isinstance(rule, Matches) and dtype not in (pl.String, pl.Null):
+        return f"cannot be checked: Matches needs text, {rule.column} is {dtype}"
+    return None
 
 
 def _dtype_results(frame: pl.DataFrame, dtypes: dict[str, Any]) -> list[RuleResult]:
@@ -204,22 +225,21 @@ def _dtype_results(frame: pl.DataFrame, dtypes: dict[str, Any]) -> list[RuleResu
 
 
 def _rule_result(
-    frame: pl.DataFrame,
-    rule: Rule,
-    failures: pl.DataFrame,
-    checks: dict[str, list[tuple[Rule, Any]]],
+    frame: pl.DataFrame, rule: Rule, failures: pl.DataFrame, number: int | None
 ) -> RuleResult:
+    """One rule's result; `number` is its check's number among its column's pandera checks."""
     described = rule.describe()
     if isinstance(rule, Custom) and rule.expression is not None:
         return _expression_result(frame, rule)
-    if rule.column not in frame.columns:
-        return RuleResult(described, rule.column, False, frame.height, "no such column")
+    if (unfit := _unfit(frame, rule)) is not None:
+        return RuleResult(described, rule.column, False, frame.height, unfit)
+    column = pl.col(rule.column)
     if isinstance(rule, NotNull):
         nulls = frame.get_column(rule.column).null_count()
         rate = nulls / frame.height if frame.height else 0.0
         if rate <= rule.max_null_rate:
             return RuleResult(described, rule.column, True, 0, "ok", row_index=_NONE)
-        nulls_at = frame.select(pl.arg_where(pl.col(rule.column).is_null())).to_series()
+        nulls_at = frame.select(pl.arg_where(column.is_null())).to_series()
         return RuleResult(
             described,
             rule.column,
@@ -228,12 +248,23 @@ def _rule_result(
             f"{nulls:,} null values ({rate:.2%})",
             row_index=nulls_at.to_numpy(),
         )
-    mine = failures.filter(pl.col("column") == rule.column) if failures.height else failures
-    if isinstance(rule, Unique):
-        mine = mine.filter(pl.col("check") == "field_uniqueness") if mine.height else mine
-    else:
-        number = [r for r, _ in checks[rule.column]].index(rule)
-        mine = mine.filter(pl.col("check_number") == number) if mine.height else mine
+    if isinstance(rule, Unique):  # every copy of a repeated value fails; nulls do not
+        repeated = frame.select(pl.arg_where(column.is_duplicated() & column.is_not_null()))
+        index = repeated.to_series().to_numpy().astype(np.int64)
+        samples = [str(v) for v in frame.get_column(rule.column).gather(index[:_SAMPLES])]
+        count = len(index)
+        message = "ok" if not count else f"{count:,} rows repeat a value, e.g. {samples[:3]}"
+        return RuleResult(described, rule.column, not count, count, message, samples, index)
+    mine = failures
+    if mine.height:
+        mine = mine.filter((pl.col("column") == rule.column) & (pl.col("check_number") == number))
+    if mine.height and mine.get_column("index").is_null().any():
+        # pandera reports a check that raised (not one that failed rows) without a row index.
+        errors = mine.filter(pl.col("index").is_null()).get_column("failure_case").drop_nulls()
+        # e.g. 'ComputeError("regex error: regex parse error: ... look-around ... not supported'
+        reason = " ".join(str(errors.head(1).to_list()[0]).split()) if errors.len() else "error"
+        message = f"cannot be checked: {reason}"[:300]
+        return RuleResult(described, rule.column, False, frame.height, message)
     count = mine.height
     samples = mine.get_column("failure_case").head(_SAMPLES).to_list() if count else []
     failing = mine.get_column("index").cast(pl.Int64).to_numpy() if count else _NONE

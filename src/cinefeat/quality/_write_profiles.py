@@ -10,6 +10,7 @@ from typing import Any
 import polars as pl
 
 from cinefeat.definitions import FeatureView
+from cinefeat.quality._json import json_safe
 from cinefeat.quality._profile import FrameProfile, profile_frame
 from cinefeat.registry import QualityRecords, StoredDocument
 
@@ -78,7 +79,7 @@ def store_write_profile(
         "version": view.version,
         "delta_version": delta_version,
         "operation": operation,
-        "profile": _json_safe(profile.to_dict()),
+        "profile": json_safe(profile.to_dict()),
     }
     document = records.put_document(
         PROFILE_KIND, view.name, profile_key(view.version, delta_version), body
@@ -92,16 +93,3 @@ def list_write_profiles(
     """A view's write profiles, newest first."""
     documents = records.list_documents(PROFILE_KIND, view, limit=limit)
     return [WriteProfile.from_document(d) for d in documents]
-
-
-def _json_safe(value: Any) -> Any:
-    """NaN and infinities (a std of one value, an all-NaN column) become None: JSON has none."""
-    if isinstance(value, float):
-        return value if value == value and abs(value) != float("inf") else None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value

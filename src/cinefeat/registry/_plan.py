@@ -104,7 +104,10 @@ def view_change_reasons(
     for spec in new["schema"]:
         previous = old_schema.get(spec["name"])
         if previous and previous["dtype"] == spec["dtype"] and previous != spec:
-            other.append(f"field {spec['name']!r} metadata changed")
+            same_but_rules = {**previous, "rules": None} == {**spec, "rules": None}
+            other.append(
+                f"field {spec['name']!r} {'rules' if same_but_rules else 'metadata'} changed"
+            )
     if old["entities"] != new["entities"] and _entity_keys(old) == _entity_keys(new):
         other.append("entity metadata changed")
     return breaking, other

@@ -5,18 +5,27 @@ runs and materializations. Failures here are logged, never raised: the data is c
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from cinefeat.definitions import FeatureView
-from cinefeat.offline import StagedFiles
+from cinefeat.offline import ReplaceResult, StagedFiles, WriteResult
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from cinefeat.store._store import FeatureStore
 
-__all__ = ["monitor_after", "profile_rows", "store_profile"]
+__all__ = [
+    "monitor_after",
+    "profile_files",
+    "profile_rows",
+    "profiled_replace",
+    "profiled_write",
+    "store_profile",
+]
 
 log = logging.getLogger("cinefeat.quality")
 
@@ -53,6 +62,25 @@ def profile_rows(
             sample_rows=settings.profile_sample_rows,
         )
     except Exception as exc:  # the write goes ahead without a profile
+        return exc
+
+
+def profile_files(store: FeatureStore, view: FeatureView, files: Sequence[str]) -> Any:
+    """The profile of the rows in data `files` a commit added (as `profile_rows` returns it)."""
+    if not store.config.quality.profile_on_write or not files:
+        return None
+    try:
+        import polars as pl
+
+        from cinefeat.quality import profile_written_rows
+
+        paths = [f.removeprefix("file://") for f in files]
+        return profile_written_rows(
+            view,
+            pl.scan_parquet(paths),
+            sample_rows=store.config.quality.profile_sample_rows,
+        )
+    except Exception as exc:  # reported by store_profile, as in profile_rows
         return exc
 
 
@@ -105,3 +133,37 @@ def monitor_after(store: FeatureStore, views: Sequence[str], *, context: str, tr
         return
     for alert in report.alerts:
         log.warning("alert %s: %s %s: %s", alert.status, alert.view, alert.rule, alert.message)
+
+
+def profiled_write(
+    store: FeatureStore, view: FeatureView, rows: pa.Table, skip_existing: bool
+) -> WriteResult:
+    """`offline_store.write`, with the profile of what it wrote stored for its commit."""
+    offline = store.offline_store
+    if not skip_existing:
+        profile = profile_rows(store, view, rows)
+        result = offline.write(view, rows, skip_existing)
+    else:  # only the new rows are written: profile the files the commit added
+        before = set(offline.snapshot(view).files)
+        result = offline.write(view, rows, skip_existing)
+        added = [f for f in offline.snapshot(view).files if f not in before]
+        profile = profile_files(store, view, added) if result.rows else None
+    if result.rows:
+        store_profile(store, view, profile, result.delta_version, "write")
+    return result
+
+
+def profiled_replace(
+    store: FeatureStore,
+    view: FeatureView,
+    rows: pa.Table,
+    in_slice: Callable[[pl.LazyFrame], pl.LazyFrame],
+    staged: Sequence[StagedFiles],
+) -> ReplaceResult:
+    """`offline_store.replace_rows`, with the profile of the rows it wrote (`rows` and the
+    staged files, profiled before the commit) stored for its commit."""
+    profile = profile_rows(store, view, rows, staged)
+    result = store.offline_store.replace_rows(view, rows, in_slice, staged)
+    if result.inserted or result.updated:
+        store_profile(store, view, profile, result.delta_version, "replace")
+    return result

@@ -39,7 +39,13 @@ from cinefeat.registry import (
 )
 from cinefeat.store._historical import historical_job
 from cinefeat.store._push import PushTarget, push_rows
-from cinefeat.store._quality_hooks import monitor_after, profile_rows, store_profile
+from cinefeat.store._quality_hooks import (
+    monitor_after,
+    profile_rows,
+    profiled_replace,
+    profiled_write,
+    store_profile,
+)
 from cinefeat.timeutil import as_utc
 
 if TYPE_CHECKING:  # polars-heavy; loaded when first used so `cinefeat apply` stays quick
@@ -192,13 +198,7 @@ class FeatureStore:
         else is refused with every problem listed, and nothing is written. With
         `skip_existing`, rows whose join keys and event time are already stored are left out
         (`rows` of the result counts only the new ones): re-writing the same data is a no-op."""
-        resolved = self._view(view)
-        rows = to_arrow_table(df, "df")
-        profile = profile_rows(self, resolved, rows)
-        result = self.offline_store.write(resolved, rows, skip_existing)
-        if result.rows:
-            store_profile(self, resolved, profile, result.delta_version, "write")
-        return result
+        return profiled_write(self, self._view(view), to_arrow_table(df, "df"), skip_existing)
 
     def replace_offline(
         self,
@@ -220,13 +220,8 @@ class FeatureStore:
         data files of more rows, written ahead by `cinefeat.offline.stage_rows` (pipeline
         workers do this); they are committed with `df` (read again only when stored rows are
         replaced)."""
-        resolved = self._view(view)
         rows = to_arrow_table(df, "df")
-        profile = profile_rows(self, resolved, rows, staged)
-        result = self.offline_store.replace_rows(resolved, rows, in_slice, staged)
-        if result.inserted or result.updated:
-            store_profile(self, resolved, profile, result.delta_version, "replace")
-        return result
+        return profiled_replace(self, self._view(view), rows, in_slice, staged)
 
     def read_offline(self, view: FeatureView | str, delta_version: int | None = None) -> Any:
         """All stored rows of a managed view (at a Delta version), as an Arrow table."""

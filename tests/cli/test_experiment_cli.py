@@ -91,6 +91,28 @@ def test_errors_are_clean(repo: Path) -> None:
     unknown = CliRunner().invoke(
         app, ["experiment", "run", "exp-000000000000", "--entity-df", "nowhere.parquet"]
     )
-    assert unknown.exit_code == 1 and "--entity-df: no file" in str(unknown.exception)
+    assert unknown.exit_code == 1
+    assert str(unknown.exception) == "--entity-df nowhere.parquet: no such file"
     no_such = CliRunner().invoke(app, ["experiment", "show", "exp-000000000000", "-r", str(repo)])
     assert "no such experiment" in str(no_such.exception)
+
+
+def test_an_unreadable_entity_df_is_a_one_line_error(repo: Path, tmp_path: Path) -> None:
+    # `experiment run` had its own reader, which let Polars' error out as a traceback.
+    (tmp_path / "bad.parquet").write_text("not parquet")
+    (tmp_path / "ratings.txt").write_text("user_id,rating\n1,4\n")
+    bad = cinefeat(
+        "experiment", "run", "exp-000000000000", "--entity-df", "bad.parquet",
+        "--repo", str(repo),
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    assert " ".join(bad.stderr.split()).startswith(
+        "error: --entity-df bad.parquet: cannot read it: Could not open Parquet input source"
+    )
+    suffix = CliRunner().invoke(
+        app, ["experiment", "run", "exp-0", "--entity-df", str(tmp_path / "ratings.txt")]
+    )
+    assert str(suffix.exception) == (
+        f"--entity-df {tmp_path / 'ratings.txt'}: give a .parquet or .csv file"
+    )

@@ -135,6 +135,14 @@ def test_an_unknown_service_is_a_clean_error(repo: Path) -> None:
     assert "Traceback" not in result.stderr
     missing = cinefeat("importance", "-s", "ranking_v1", "-l", "rating", cwd=repo)
     assert missing.returncode == 2 and "give --label and --entity-df" in missing.stderr
+    (repo / "bad.parquet").write_text("not parquet")
+    unreadable = cinefeat(
+        "importance", "-s", "ranking_v1", "-l", "rating", "--entity-df", "bad.parquet", cwd=repo
+    )
+    assert unreadable.returncode == 1 and "Traceback" not in unreadable.stderr
+    assert " ".join(unreadable.stderr.split()).startswith(
+        "error: --entity-df bad.parquet: cannot read it: Could not open Parquet input source"
+    )
 
 
 def test_service_importance_stores_each_result_and_reads_the_newest(

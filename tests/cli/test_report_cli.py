@@ -79,6 +79,31 @@ def test_default_file_names_and_replacing_a_report(
     assert sorted(os.listdir(tmp_path)) == ["report-movie_stats.html", "report.html"]
 
 
+def test_options_before_the_command_apply_to_it(
+    built: tuple[Path, dict[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `report -o FILE view V` used to write report-V.html and ignore FILE; `report -r REPO
+    # view V` looked for the repo in the working directory.
+    repo, ids = built
+    monkeypatch.chdir(tmp_path)
+    assert run("report", "-o", "mine.html", "-r", str(repo), "view", "movie_stats") == (
+        f"{tmp_path / 'mine.html'}\n"
+    )
+    assert "<title>movie_stats: feature quality</title>" in (tmp_path / "mine.html").read_text()
+    # The command's own options win over the group's.
+    assert run(
+        "report", "-o", "group.html", "-r", str(tmp_path / "elsewhere"),
+        "experiment", ids["offline"], "-o", "own.html", "-r", str(repo),
+    ) == f"{tmp_path / 'own.html'}\n"  # fmt: skip
+    assert (
+        f"offline experiment {ids['offline']}" in check((tmp_path / "own.html").read_text()).words
+    )
+    assert run("report", "-r", str(repo), "importance", "-s", "ranking_v1") == (
+        f"{tmp_path / 'importance-ranking_v1.html'}\n"
+    )
+    assert sorted(os.listdir(tmp_path)) == ["importance-ranking_v1.html", "mine.html", "own.html"]
+
+
 def test_a_failed_write_keeps_the_old_file_and_no_temporary_one(tmp_path: Path) -> None:
     target = tmp_path / "report.html"
     target.write_text("the old report")
@@ -102,6 +127,7 @@ def test_unknown_names_are_clean_errors(built: tuple[Path, dict[str, str]]) -> N
         (["report", "importance", "--service", "votes_only"], "no importance result is stored"),
         (["report", "drift", "movie_stats", "--reference", "yesterday"], "is not a sample"),
         (["report", "-o", str(repo / "missing" / "x.html")], "missing does not exist"),
+        (["report", "-o", str(repo / "missing" / "x.html"), "view", "movie_stats"], "missing"),
     ):
         result = CliRunner().invoke(app, [*args, "--repo", str(repo)])
         assert result.exit_code != 0 and isinstance(result.exception, CinefeatError)

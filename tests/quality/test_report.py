@@ -2,7 +2,10 @@
 by one standard deviation, 30% of languages missing the second time) and checked after each
 write, a second view never written, a stored importance ranking, an offline experiment and
 an online one. The documents must parse as balanced HTML, carry the numbers the store holds,
-embed only valid PNGs, escape user text and never refer to anything outside the file."""
+embed only valid PNGs, escape user text and never refer to anything outside the file.
+
+Here: the HTML helpers, the view and the project reports. The repo's builder and the document
+checker serve test_report_drift.py, test_report_models.py and tests/cli/test_report_cli.py."""
 
 from __future__ import annotations
 
@@ -18,17 +21,10 @@ import polars as pl
 import pytest
 
 from cinefeat import Entity, FeatureService, FeatureStore, FeatureView, Field
-from cinefeat.errors import CinefeatError, FeatureNotFoundError
+from cinefeat.errors import FeatureNotFoundError
 from cinefeat.quality import (
     ABTestFramework,
-    ExperimentNotFoundError,
-    analyze_online_experiment,
     create_online_experiment,
-    detect_drift,
-    drift_report,
-    experiment_report,
-    importance_report,
-    latest_importance,
     list_alerts,
     monitor_views,
     project_report,
@@ -36,7 +32,7 @@ from cinefeat.quality import (
     service_importance,
     view_report,
 )
-from cinefeat.quality._report_html import Html, duration, esc, number, percent, tag
+from cinefeat.quality._report_html import Html, duration, esc, number, percent, shorten, tag
 from cinefeat.types import Float64, Int64, String
 
 DAY = datetime(2024, 3, 1, tzinfo=UTC)
@@ -115,11 +111,13 @@ def build_report_repo(path: Path, *, models: bool = True) -> dict[str, str]:
             store, "votes only", "ranking_v1", "votes_only", metric="mean",
             minimum_detectable_effect=0.5, baseline=1.0,
         )  # fmt: skip
+        # Outcomes are taken only around the experiment's life: the 80 minutes before now.
+        start = datetime.now(UTC) - timedelta(minutes=80)
         outcomes = [
             {
                 "entity": {"movie_id": i},
                 "value": 3.0 + (i % 5),
-                "event_timestamp": DAY + timedelta(hours=i),
+                "event_timestamp": start + timedelta(minutes=i),
             }
             for i in range(80)
         ]
@@ -216,6 +214,9 @@ def test_html_helpers_escape_text_and_format_numbers() -> None:
     assert [percent(0.3), duration(90), duration(3 * 3600), duration(5 * 86_400)] == [
         "30.0%", "90 s", "3.0 h", "5.0 d",
     ]  # fmt: skip
+    assert [shorten("abcd", 4), shorten("abcde", 4), shorten(12345.5, 5), shorten(None, 9)] == [
+        "abcd", "abc\u2026", "1234\u2026", "None",
+    ]  # fmt: skip
 
 
 def test_view_report(repo: tuple[FeatureStore, dict[str, str]]) -> None:
@@ -237,7 +238,8 @@ def test_view_report(repo: tuple[FeatureStore, dict[str, str]]) -> None:
     }
     for alert in firing:
         assert f"firing {alert.rule} {alert.feature} {alert.message}" in words
-    assert "drifted popularity Rows with event time in (2024-03-01 00:00:00 UTC" in words
+    assert "drifted popularity Rows committed in Delta version 1 (event times 2024-03-02" in words
+    assert "against the previous check's rows, committed in Delta version 0" in words
     assert "age of newest event" in words and "3.0 h" in words  # 3 hours after the newest event
     # The stats table holds the latest write's numbers.
     second = crawl(1, 6.0, 0.3, seed=2)
@@ -265,92 +267,6 @@ def test_a_view_never_checked_or_written_says_so(repo: tuple[FeatureStore, dict[
     assert found.images == []
     with pytest.raises(FeatureNotFoundError, match="nope"):
         view_report(store, "nope")
-
-
-def test_drift_report_matches_detect_drift(repo: tuple[FeatureStore, dict[str, str]]) -> None:
-    store, _ = repo
-    document = drift_report(store, "movie_stats", 0, "v1")
-    found = check(document)
-    words = found.words
-    assert "Delta version 0 (2,000 rows) against Delta version 1 (4,000 rows)" in words
-    reference = pl.from_arrow(store.read_offline("movie_stats", 0))
-    current = pl.from_arrow(store.read_offline("movie_stats", 1))
-    expected = detect_drift(reference, current, ["popularity", "votes", "language"])
-    assert expected.drifted_columns == ["popularity"]
-    for name, column in expected.columns.items():
-        verdict = "drifted" if column.drifted else "no"
-        row = f"{name} {column.kind} {column.test} {number(column.statistic)} "
-        row += f"{column.p_value:.3g} {column.psi:.3f}"
-        assert row in words and verdict in words
-    assert "language categorical chi2" in words and "0.0% 15.0% no" in words  # nulls diluted
-    assert len(found.images) == 4  # PSI bars and one chart per feature
-    assert "&lt;i&gt;xx&lt;/i&gt;" not in document  # category values live in the PNGs only
-    # Time ranges and frames are samples too.
-    by_time = check(drift_report(store, "movie_stats", "..2024-03-02", "2024-03-02..")).words
-    assert "(2,000 rows) against event time 2024-03-02.. (2,000 rows)" in by_time
-    framed = check(drift_report(store, "movie_stats", reference, current)).words
-    assert "a dataframe (2,000 rows) against a dataframe (4,000 rows)" in framed
-
-
-def test_drift_report_refuses_bad_samples(repo: tuple[FeatureStore, dict[str, str]]) -> None:
-    store, _ = repo
-    with pytest.raises(CinefeatError, match="reference: 'yesterday' is not a sample"):
-        drift_report(store, "movie_stats", "yesterday")
-    with pytest.raises(CinefeatError, match="current: 'soon' is not an ISO 8601 time"):
-        drift_report(store, "movie_stats", 0, "soon..")
-    with pytest.raises(CinefeatError, match="the reference sample of movie_stats has no rows"):
-        drift_report(store, "movie_stats", "2030-01-01..")
-
-
-def test_importance_report(repo: tuple[FeatureStore, dict[str, str]]) -> None:
-    store, _ = repo
-    result = latest_importance(store, "ranking_v1")
-    assert result is not None and result.ranking[0] == "popularity"
-    found = check(importance_report(store, "ranking_v1"))
-    words = found.words
-    assert "Feature importance: ranking_v1" in words and "popularity most important" in words
-    first = result.features[0]
-    assert f"1 popularity numeric {first.permutation_mean:.4f} {first.permutation_std:.4f}" in words
-    assert f"{result.validation_score:.4f} validation r2 2,000 labelled rows" in words
-    assert len(found.images) == 1
-    with pytest.raises(CinefeatError, match="'votes_only': no importance result is stored"):
-        importance_report(store, "votes_only")
-    with pytest.raises(FeatureNotFoundError):
-        importance_report(store, "nope")
-
-
-def test_offline_experiment_report(repo: tuple[FeatureStore, dict[str, str]]) -> None:
-    store, ids = repo
-    result = ABTestFramework(store).get_result(ids["offline"])
-    assert result is not None and result.decision == "treatment"  # popularity drives the label
-    document = experiment_report(store, ids["offline"])
-    words = check(document).words
-    assert f"offline experiment {ids['offline']}" in words
-    assert f"treatment decision {number(result.control_metric)} control rmse" in words
-    assert f"{result.effect:+.4g} effect (treatment - control)" in words
-    assert f"{result.ci_low:+.4g} .. {result.ci_high:+.4g} 95% interval" in words
-    assert "popularity &lt;b&gt;helps&lt;/b&gt;" in document and SCRIPT not in document
-    assert len(check(document).images) == 1
-    with pytest.raises(ExperimentNotFoundError, match="'exp-nope': no such experiment"):
-        experiment_report(store, "exp-nope")
-
-
-def test_online_experiment_report(repo: tuple[FeatureStore, dict[str, str]]) -> None:
-    store, ids = repo
-    analysis = analyze_online_experiment(store, ids["online"], save=False)
-    found = check(experiment_report(store, ids["online"]))
-    words = found.words
-    control, treatment = analysis.control, analysis.treatment
-    assert control.outcomes + treatment.outcomes == 80 and control.required == 63
-    assert "collecting analysis inconclusive decision" in words
-    progress = f"{control.outcomes / 63:.0%}"
-    assert f"control ranking_v1 {control.outcomes} {control.units} 63 {progress}" in words
-    assert f"treatment votes_only {treatment.outcomes} {treatment.units} 63" in words
-    assert "a fixed-horizon test is only valid at its horizon" in words
-    assert len(found.images) == 1
-    # The report analyses without storing the analysis.
-    records = store.registry.quality_records()
-    assert records.get_document("experiment", ids["online"], "analysis") is None
 
 
 def test_project_report(repo: tuple[FeatureStore, dict[str, str]]) -> None:

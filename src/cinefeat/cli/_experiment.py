@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from cinefeat.errors import CinefeatError
+from cinefeat.cli._entity_df import read_entity_df
 
 if TYPE_CHECKING:
     from cinefeat.quality import ExperimentResult
 
-__all__ = ["experiment_app", "parse_features", "read_entity_df"]
+__all__ = ["experiment_app", "parse_features"]
 
 experiment_app = typer.Typer(
     help="A/B tests of feature sets: offline (cross-validated on a training set) and online.",
@@ -37,21 +37,6 @@ def parse_features(values: list[str]) -> list[str] | str:
     if len(items) == 1 and ":" not in items[0]:
         return items[0]
     return items
-
-
-def read_entity_df(path: Path) -> Any:
-    """A Parquet or CSV file as a Polars frame (CSV dates and times are parsed; times without a
-    zone are UTC)."""
-    import polars as pl
-
-    if not path.is_file():
-        raise CinefeatError(f"--entity-df: no file {str(path)!r}")
-    suffix = path.suffix.lower()
-    if suffix in (".parquet", ".pq"):
-        return pl.read_parquet(path)
-    if suffix == ".csv":
-        return pl.read_csv(path, try_parse_dates=True)
-    raise CinefeatError(f"--entity-df: {path.name!r} is not a .parquet or .csv file")
 
 
 @experiment_app.command()

@@ -7,18 +7,20 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from cinefeat.cli._entity_df import read_entity_df
+from cinefeat.cli._format import format_number
 from cinefeat.errors import CinefeatError
 
 if TYPE_CHECKING:
     from cinefeat.quality import ImportanceResult
 
-__all__ = ["importance", "importance_heading", "importance_table", "read_entity_df"]
+__all__ = ["importance", "importance_heading", "importance_table"]
 
 console = Console()
 
@@ -34,33 +36,6 @@ class TaskChoice(StrEnum):
     classification = "classification"
 
 
-def read_entity_df(path: Path) -> Any:
-    """A Parquet file as Arrow, or a CSV file as Polars (ISO 8601 times parsed)."""
-    if not path.is_file():
-        raise CinefeatError(f"--entity-df {path}: no such file")
-    suffix = path.suffix.lower()
-    if suffix not in (".parquet", ".csv"):
-        raise CinefeatError(f"--entity-df {path}: give a .parquet or .csv file")
-    import polars as pl
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        if suffix == ".parquet":
-            return pq.read_table(path)
-        return pl.read_csv(path, try_parse_dates=True)
-    except (OSError, pa.ArrowException, pl.exceptions.PolarsError) as exc:
-        raise CinefeatError(f"--entity-df {path}: cannot read it: {exc}") from None
-
-
-def _number(value: float | None, spec: str) -> str:
-    if value is None or value != value:  # None or NaN
-        return "-"
-    text = format(value, spec)
-    # A tiny negative drop is noise; "-0.0000" would read as a finding.
-    return text[1:] if text.startswith("-") and not text.strip("-0.%") else text
-
-
 def importance_heading(result: ImportanceResult) -> str:
     """What was measured and how well the model did, in one line."""
     subject = f"{result.service}: " if result.service else ""
@@ -71,7 +46,7 @@ def importance_heading(result: ImportanceResult) -> str:
     )
     return (
         f"{subject}importance for {result.label} ({result.task}, {result.model}); "
-        f"{result.metric} {_number(result.validation_score, '.4f')} on {split}"
+        f"{result.metric} {format_number(result.validation_score, '.4f')} on {split}"
     )
 
 
@@ -87,10 +62,10 @@ def importance_table(result: ImportanceResult) -> Table:
             str(item.rank),
             item.feature,
             item.kind,
-            _number(item.permutation_mean, ".4f"),
-            _number(item.permutation_std, ".4f"),
-            _number(item.mutual_info, ".4f"),
-            _number(item.gain, ".1%"),
+            format_number(item.permutation_mean, ".4f"),
+            format_number(item.permutation_std, ".4f"),
+            format_number(item.mutual_info, ".4f"),
+            format_number(item.gain, ".1%"),
         )
     return table
 

@@ -11,6 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cinefeat.cli._format import format_number
+
 if TYPE_CHECKING:
     from cinefeat.quality import ArmSummary, OnlineExperiment, OnlineExperimentResult
 
@@ -68,10 +70,6 @@ def create_online(
     )
 
 
-def _number(value: float | None, spec: str = ".4g") -> str:
-    return "-" if value is None else format(value, spec)
-
-
 def _arm_row(arm: str, service: str, summary: ArmSummary) -> list[str]:
     return [
         arm,
@@ -79,8 +77,8 @@ def _arm_row(arm: str, service: str, summary: ArmSummary) -> list[str]:
         f"{summary.outcomes:,}",
         f"{summary.units:,}",
         f"{summary.analyzed:,} / {summary.required:,}",
-        _number(summary.mean),
-        _number(summary.std),
+        format_number(summary.mean),
+        format_number(summary.std),
     ]
 
 
@@ -96,9 +94,10 @@ def _print_analysis(experiment: OnlineExperiment, result: OnlineExperimentResult
     console.print(table)
     if result.status == "complete":
         console.print(
-            f"effect (treatment - control): {_number(result.effect)}  "
-            f"{1 - result.alpha:.0%} CI [{_number(result.ci_low)}, {_number(result.ci_high)}]  "
-            f"p = {_number(result.p_value, '.3g')}",
+            f"effect (treatment - control): {format_number(result.effect)}  "
+            f"{1 - result.alpha:.0%} CI [{format_number(result.ci_low)}, "
+            f"{format_number(result.ci_high)}]  "
+            f"p = {format_number(result.p_value, '.3g')}",
             highlight=False,
         )
     srm = "-" if result.srm_p_value is None else f"{result.srm_p_value:.3g}"

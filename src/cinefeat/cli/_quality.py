@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cinefeat.cli._format import table_cell
 from cinefeat.errors import CinefeatError
 
 __all__ = ["drift", "stats"]
@@ -74,15 +75,6 @@ def drift(
     )
 
 
-def _short(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    text = str(value)
-    return text if len(text) <= 24 else text[:23] + "…"
-
-
 def stats(
     view: Annotated[str, typer.Argument(help="A managed feature view.")],
     sample: Annotated[
@@ -139,17 +131,17 @@ def stats(
     for name in headers:
         table.add_column(name, justify="left" if name in ("feature", "dtype", "top") else "right")
     for name, column in profile.columns.items():
-        top = f"{_short(column.top[0][0])} ({column.top[0][1]:,})" if column.top else "-"
+        top = f"{table_cell(column.top[0][0])} ({column.top[0][1]:,})" if column.top else "-"
         table.add_row(
             name,
             column.dtype,
             f"{column.null_rate:.1%}",
             f"{column.distinct:,}",
-            _short(column.min),
-            _short(column.quantiles.get("p50")),
-            _short(column.max),
-            _short(column.mean),
-            _short(column.std),
+            table_cell(column.min),
+            table_cell(column.quantiles.get("p50")),
+            table_cell(column.max),
+            table_cell(column.mean),
+            table_cell(column.std),
             top,
         )
     console.print(table)

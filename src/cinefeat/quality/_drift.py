@@ -18,6 +18,7 @@ import polars as pl
 
 from cinefeat.errors import CinefeatError
 from cinefeat.offline import to_polars_frame
+from cinefeat.quality._category_counts import category_counts
 
 __all__ = [
     "ColumnDrift",
@@ -145,27 +146,10 @@ def _categorical(reference: pl.Series, current: pl.Series, t: DriftThresholds) -
     from scipy import stats
     from scipy.spatial.distance import jensenshannon
 
-    counts = (
-        pl.concat(
-            [
-                # Renamed first: a feature may itself be called "n", "r" or "side".
-                reference.alias("value").value_counts(name="n").with_columns(side=pl.lit("r")),
-                current.alias("value").value_counts(name="n").with_columns(side=pl.lit("c")),
-            ]
-        )
-        .pivot(on="side", index="value", values="n")
-        .fill_null(0)
-    )
-    for side in ("r", "c"):
-        if side not in counts.columns:
-            counts = counts.with_columns(pl.lit(0, pl.UInt32).alias(side))
     # The most common categories stay; the rest are pooled (chi-square needs counts in cells).
-    counts = counts.sort(pl.col("r") + pl.col("c"), descending=True)
-    kept, rest = counts.head(t.max_categories), counts.slice(t.max_categories)
-    r = np.append(kept["r"].to_numpy(), float(rest["r"].sum())).astype(float)
-    c = np.append(kept["c"].to_numpy(), float(rest["c"].sum())).astype(float)
-    used = (r + c) > 0
-    r, c = r[used], c[used]
+    counts = category_counts(reference, current, t.max_categories)
+    used = (counts.reference + counts.current) > 0
+    r, c = counts.reference[used], counts.current[used]
     index = psi(r, c)
     distance = float(jensenshannon(r / r.sum(), c / c.sum(), base=2))
     if len(r) < 2:  # one category on both sides: nothing can differ

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
+from cinefeat.quality._category_counts import category_counts
 from cinefeat.quality._drift import DriftReport, DriftThresholds, detect_drift
 from cinefeat.quality._report_html import (
     DASH,
@@ -54,22 +55,14 @@ def describe_sample(sample: Any) -> str:
 
 def _category_chart(name: str, reference: pl.Series, current: pl.Series) -> Html:
     """Shares of the most common categories (over both samples), the rest pooled."""
-    r = reference.drop_nulls().cast(pl.String).value_counts(name="r")
-    c = current.drop_nulls().cast(pl.String).value_counts(name="c")
-    counts = (
-        r.join(c, on=name, how="full", coalesce=True)
-        .fill_null(0)
-        .sort(pl.col("r") + pl.col("c"), descending=True)
+    counts = category_counts(reference, current, MAX_CATEGORIES)
+    categories = list(counts.categories)
+    if counts.pooled:
+        categories.append(f"(other: {counts.pooled:,})")
+    shares = (
+        counts.reference / max(counts.reference.sum(), 1.0),
+        counts.current / max(counts.current.sum(), 1.0),
     )
-    kept, rest = counts.head(MAX_CATEGORIES), counts.slice(MAX_CATEGORIES)
-    categories = [str(v) for v in kept.get_column(name).to_list()]
-    ref = kept.get_column("r").to_numpy().astype(np.float64)
-    cur = kept.get_column("c").to_numpy().astype(np.float64)
-    if rest.height:
-        categories.append(f"(other: {rest.height:,})")
-        ref = np.append(ref, float(rest.get_column("r").sum()))
-        cur = np.append(cur, float(rest.get_column("c").sum()))
-    shares = (ref / max(ref.sum(), 1.0), cur / max(cur.sum(), 1.0))
     figure = category_shares_figure(name, categories, *shares)
     return figure_block(png_data_uri(figure), f"{name}: reference and current shares")
 

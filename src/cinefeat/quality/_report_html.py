@@ -26,6 +26,7 @@ __all__ = [
     "percent",
     "score_badge",
     "section",
+    "shorten",
     "slug",
     "table",
     "tag",
@@ -95,6 +96,13 @@ def number(value: Any, digits: int = 4) -> str:
     if isinstance(value, float):
         return f"{value:,.{digits}g}"
     return str(value)
+
+
+def shorten(text: object, width: int) -> str:
+    """`text` as a string of at most `width` characters, cut with an ellipsis if longer: for
+    labels and table cells that must stay narrow (chart axes, terminal tables)."""
+    value = str(text)
+    return value if len(value) <= width else value[: width - 1] + "\u2026"
 
 
 def percent(value: float | None, digits: int = 1) -> str:

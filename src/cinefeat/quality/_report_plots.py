@@ -6,9 +6,11 @@ from __future__ import annotations
 import base64
 import io
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from cinefeat.quality._report_html import shorten
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -34,6 +36,7 @@ DRIFTED = "#c0392b"
 STEADY = "#3b6ea5"
 _SERIES = ("#3b6ea5", "#e07b39", "#2e8b57", "#8e44ad", "#c0392b", "#17a2b8", "#7f6000", "#555")
 MAX_CATEGORIES = 12  # bars per category chart; the rest are pooled as "(other)"
+LABEL_WIDTH = 22  # characters of a category label on a chart axis
 DPI = 100
 RANGE_PROBE = 200_000
 
@@ -88,11 +91,6 @@ def _date_axis(axis: Axes) -> None:
     axis.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
 
 
-def _short(text: Any, width: int = 22) -> str:
-    value = str(text)
-    return value if len(value) <= width else value[: width - 1] + "…"
-
-
 def _density(histogram: Mapping[str, Sequence[float]]) -> tuple[np.ndarray, np.ndarray]:
     """Edges and density (share of rows per unit of x) of a stored equal-width histogram."""
     edges = np.asarray(histogram["edges"], dtype=np.float64)
@@ -112,7 +110,8 @@ def profile_figure(column: ColumnProfile, previous: ColumnProfile | None) -> Fig
     histogram = bool(column.histogram and column.histogram.get("edges"))
     if not histogram and not column.top:
         return None
-    labels = [] if histogram else [_short(value) for value, _ in column.top[:MAX_CATEGORIES]]
+    common = [] if histogram else column.top[:MAX_CATEGORIES]
+    labels = [shorten(value, LABEL_WIDTH) for value, _ in common]
     figure = _figure(4.2, 2.7, left=_label_room(labels) if labels else 0.75)
     axis = figure.subplots()
     if histogram:
@@ -178,7 +177,7 @@ def category_shares_figure(
     name: str, categories: Sequence[str], reference: np.ndarray, current: np.ndarray
 ) -> Figure:
     """Reference and current shares (%) of the given categories, as paired bars."""
-    labels = [_short(c) for c in categories]
+    labels = [shorten(c, LABEL_WIDTH) for c in categories]
     figure = _figure(4.2, 1.3 + 0.28 * max(len(categories), 3), left=_label_room(labels))
     axis = figure.subplots()
     positions = np.arange(len(categories))[::-1]
@@ -199,7 +198,7 @@ def psi_figure(
     names = [name for name, _ in ordered][::-1]
     values = np.array([value for _, value in ordered][::-1], dtype=np.float64)
     flagged = set(drifted)
-    labels = [_short(n, 30) for n in names]
+    labels = [shorten(n, 30) for n in names]
     figure = _figure(7.0, 1.2 + 0.24 * max(len(names), 3), left=_label_room(labels))
     axis = figure.subplots()
     colours = [DRIFTED if name in flagged else STEADY for name in names]

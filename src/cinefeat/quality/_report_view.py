@@ -27,6 +27,7 @@ from cinefeat.quality._report_html import (
     percent,
     score_badge,
     section,
+    shorten,
     slug,
     table,
     tag,
@@ -107,7 +108,8 @@ def _drift(store: FeatureStore, view: FeatureView, checks: list[StoredDocument])
         )
     psi = {name: value for name, value in measured["psi"].items() if value is not None}
     drifted = list(measured.get("drifted_features") or [])
-    reference = measured.get("reference_window") or [None, None]
+    window = measured.get("window_versions") or [None, None]
+    reference = measured.get("reference_versions") or [None, None]
     settings = store.config.quality.monitoring
     threshold = settings.drift_psi
     title = f"{view.name}: PSI per feature at the check of {when(measured['checked_at'])}"
@@ -124,9 +126,9 @@ def _drift(store: FeatureStore, view: FeatureView, checks: list[StoredDocument])
     return Html(
         paragraph(verdict)
         + paragraph(
-            f"Rows with event time in ({when(measured.get('window_start'))}, "
-            f"{when(measured.get('window_end'))}] against the previous check's rows "
-            f"({when(reference[0])}, {when(reference[1])}]. A feature is flagged when its test "
+            f"Rows committed {_versions(window)} (event times {when(measured.get('window_start'))}"
+            f" to {when(measured.get('window_end'))}) against the previous check's rows, "
+            f"committed {_versions(reference)}. A feature is flagged when its test "
             f"rejects (p < {settings.drift_alpha:g}) and its PSI is at least {threshold:g} (for "
             f"categories, or the Jensen-Shannon distance at least {settings.drift_js:g}).",
             class_="note",
@@ -145,9 +147,7 @@ def _top(column: ColumnProfile) -> str:
     if not column.top:
         return DASH
     value, count = column.top[0]
-    text = _value(value)
-    text = text if len(text) <= 24 else text[:23] + "…"
-    return f"{text} ({count / max(column.count, 1):.0%})"
+    return f"{shorten(_value(value), 24)} ({count / max(column.count, 1):.0%})"
 
 
 def _profile(view: FeatureView, writes: list[WriteProfile], max_charts: int | None) -> Html:
@@ -227,6 +227,13 @@ def _profile(view: FeatureView, writes: list[WriteProfile], max_charts: int | No
         + note
         + tag("div", *charts, class_="plots")
     )
+
+
+def _versions(window: list[int | None]) -> str:
+    """A window of Delta versions in words: 'in Delta versions 3 to 5'."""
+    after, upto = window
+    first = 0 if after is None else after + 1
+    return f"in Delta version {upto}" if first == upto else f"in Delta versions {first} to {upto}"
 
 
 def _change(now: ColumnProfile, before: ColumnProfile | None) -> float:

@@ -4,11 +4,9 @@ and the outcomes' intake and analysis through the store."""
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,16 +22,13 @@ from cinefeat.quality import (
     OnlineExperimentResult,
     analyze_online_experiment,
     assign_arm,
-    assign_arms,
     create_online_experiment,
-    entity_key,
     get_online_experiment,
     list_online_experiments,
     record_outcomes,
     stop_online_experiment,
 )
 from cinefeat.types import Float64, Int64
-from tests.helpers import run_python
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
 
@@ -82,6 +77,20 @@ def spec(**changes: Any) -> OnlineExperiment:
         created_at=T0,
     )
     return replace(base, **changes)
+
+
+def pinned_experiment(store: FeatureStore, name: str) -> OnlineExperiment:
+    """A "mean" experiment by user needing 16 outcomes per arm, its salt pinned so the arms
+    are known (users 1..10: C T C C T C C C T T)."""
+    created = create_online_experiment(
+        store, name, "ranker_a", "ranker_b", metric="mean", minimum_detectable_effect=1.0,
+        baseline=1.0, unit_keys=["user_id"],
+    )  # fmt: skip
+    pinned = replace(created, salt="0" * 32)
+    store.registry.quality_records().put_document(
+        "experiment", pinned.id, "spec", pinned.to_dict(), pinned.created_at
+    )
+    return pinned
 
 
 def test_creation_sizes_stores_and_round_trips(services: FeatureStore) -> None:
@@ -183,55 +192,6 @@ def test_names_are_unique_across_both_modes(services: FeatureStore) -> None:
 # -- assignment ---------------------------------------------------------------------------
 
 
-def test_the_canonical_entity_key() -> None:
-    assert entity_key({"user_id": 1, "movie_id": 550}, ["user_id", "movie_id"]) == (
-        "movie_id=550&user_id=1"
-    )
-    assert entity_key({"user_id": 7, "extra": 3.5}, ["user_id"]) == "user_id=7"
-    assert entity_key({"user_id": "a&b=c é"}, ["user_id"]) == "user_id=a%26b%3Dc%20%C3%A9"
-    for bad in (True, 1.0, None, [1]):
-        with pytest.raises(ExperimentError, match="entity.user_id: a unit key must be"):
-            entity_key({"user_id": bad}, ["user_id"])
-    with pytest.raises(ExperimentError, match=r"missing the unit key\(s\) \['user_id'\]"):
-        entity_key({"movie_id": 1}, ["user_id"])
-
-
-def test_assignment_is_the_documented_hash_and_stable() -> None:
-    experiment = spec()
-    # The formula by hand: first 8 bytes of sha256("<salt>:<key>") / 2^64 < share.
-    digest = hashlib.sha256(("0" * 32 + ":user_id=2").encode()).digest()
-    assert int.from_bytes(digest[:8], "big") / 2**64 == pytest.approx(0.4923613)
-    keys = [f"user_id={u}" for u in range(1, 11)]
-    expected = ["control", "treatment", "control", "control", "treatment"]
-    expected += ["control", "control", "control", "treatment", "treatment"]
-    assert [assign_arm(experiment, key) for key in keys] == expected
-    assert assign_arms(experiment, keys).tolist() == [arm == "treatment" for arm in expected]
-    # Another process (another hash seed) assigns the same arms.
-    code = (
-        "from tests.quality.test_online_experiments import spec\n"
-        "from cinefeat.quality import assign_arm\n"
-        "print([assign_arm(spec(), f'user_id={u}') for u in range(1, 11)])"
-    )
-    result = run_python(code, cwd=Path(__file__).parents[2])
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == str(expected)
-
-
-@pytest.mark.parametrize("share", [0.5, 0.2])
-def test_the_treatment_share_holds_over_100k_keys(share: float) -> None:
-    experiment = spec(treatment_share=share, salt="5eed" * 8)
-    keys = [f"user_id={u}" for u in range(100_000)]
-    treated = assign_arms(experiment, keys)
-    # Binomial sd at 100k keys is at most 0.0016: 0.005 is three of them.
-    assert abs(treated.mean() - share) < 0.005
-    assert np.array_equal(treated, assign_arms(experiment, keys))
-    sample = [assign_arm(experiment, key) == "treatment" for key in keys[:2_000]]
-    assert sample == treated[:2_000].tolist()
-
-
-# -- through the registry -----------------------------------------------------------------
-
-
 def test_outcomes_are_stored_with_the_computed_arm(services: FeatureStore) -> None:
     experiment = create_online_experiment(
         services,
@@ -245,12 +205,13 @@ def test_outcomes_are_stored_with_the_computed_arm(services: FeatureStore) -> No
     )
     assert experiment.required_per_arm == {"control": 63, "treatment": 63}
     rng = np.random.default_rng(11)
+    start = experiment.created_at
     rows = [
         {
             "entity": {"user_id": u, "movie_id": 1},
             "value": float(rng.normal(3.0, 1.0)),
             "arm": "treatment",  # a client's arm is ignored
-            "event_timestamp": (T0 + timedelta(minutes=u)).isoformat(),
+            "event_timestamp": (start + timedelta(seconds=u)).isoformat(),
         }
         for u in range(200)
     ]
@@ -259,7 +220,7 @@ def test_outcomes_are_stored_with_the_computed_arm(services: FeatureStore) -> No
     assert len(stored) == 200 and counts["control"] + counts["treatment"] == 200
     assert counts["treatment"] == sum(o.arm == "treatment" for o in stored)
     assert all(o.arm == assign_arm(experiment, f"user_id={u}") for u, o in enumerate(stored))
-    assert stored[5].entity_key == "user_id=5" and stored[5].at == T0 + timedelta(minutes=5)
+    assert stored[5].entity_key == "user_id=5" and stored[5].at == start + timedelta(seconds=5)
 
     first = analyze_online_experiment(services, experiment.id)
     assert first.status == "complete" and first.control.analyzed == 63
@@ -268,9 +229,9 @@ def test_outcomes_are_stored_with_the_computed_arm(services: FeatureStore) -> No
     )
     assert saved is not None and OnlineExperimentResult.from_dict(saved.body) == first
     # Later outcomes (even a huge effect) do not move a completed fixed-horizon result.
+    later = (start + timedelta(hours=1)).isoformat()
     late = [
-        {"entity": {"user_id": u}, "value": 100.0, "event_timestamp": "2024-04-01T00:00:00"}
-        for u in range(200)
+        {"entity": {"user_id": u}, "value": 100.0, "event_timestamp": later} for u in range(200)
     ]
     record_outcomes(services, experiment.id, late)
     again = analyze_online_experiment(services, experiment.id, save=False)
@@ -301,6 +262,18 @@ def test_outcomes_are_stored_with_the_computed_arm(services: FeatureStore) -> No
         (
             {"entity": {"user_id": 1}, "value": 1, "event_timestamp": "soon"},
             "outcomes[1].event_timestamp: not an ISO 8601 time",
+        ),
+        (
+            {"entity": {"user_id": 1}, "value": 1, "event_timestamp": "9999-12-31T23:59:59"},
+            "outcomes[1].event_timestamp: 9999-12-31T23:59:59 is outside the times",
+        ),
+        (
+            {"entity": {"user_id": 1}, "value": 1, "event_timestamp": "0001-01-01T00:00+01:00"},
+            "outcomes[1].event_timestamp: 0001-01-01T00:00+01:00 is outside the times",
+        ),
+        (
+            {"entity": {"user_id": 1}, "value": 1, "event_timestamp": "2024-03-01T00:00:00Z"},
+            "outcomes[1].event_timestamp: 2024-03-01T00:00:00Z is outside the times",
         ),
     ],
 )
@@ -340,3 +313,41 @@ def test_ab_test_framework_runs_online_experiments_too(services: FeatureStore) -
     assert ab.stop_online_experiment(exp.id).status == "stopped"
     listed = {e.experiment_id: e for e in ab.list_experiments()}
     assert listed[exp.id].mode == "online" and listed[exp.id].decision == "inconclusive"
+
+
+def test_outcome_values_and_times_are_bounded(services: FeatureStore) -> None:
+    experiment = pinned_experiment(services, "bounds")
+    created, now = experiment.created_at, datetime.now(UTC)
+    inside = [created - timedelta(hours=23), now + timedelta(hours=23)]
+    rows = [
+        {"entity": {"user_id": 1}, "value": 1e12, "event_timestamp": inside[0].isoformat()},
+        {"entity": {"user_id": 2}, "value": -1e12, "event_timestamp": inside[1]},
+    ]
+    assert record_outcomes(services, experiment.id, rows) == {"control": 1, "treatment": 1}
+    value_error = r"outcomes\[0\]\.value: must be a finite number between -1e\+12 and 1e\+12"
+    for value in (1.0000001e12, -2e12, 1.7e308):
+        with pytest.raises(ExperimentError, match=value_error):
+            record_outcomes(services, experiment.id, [{"entity": {"user_id": 1}, "value": value}])
+    for moment in (created - timedelta(hours=25), now + timedelta(hours=25)):
+        row = {"entity": {"user_id": 1}, "value": 1.0, "event_timestamp": moment.isoformat()}
+        with pytest.raises(ExperimentError, match=r"outcomes\[0\]\.event_timestamp: .* outside"):
+            record_outcomes(services, experiment.id, [row])
+    assert len(services.registry.quality_records().outcomes(experiment.id)) == 2
+
+
+def test_huge_values_stored_before_the_bound_still_analyse_to_json(
+    services: FeatureStore,
+) -> None:
+    experiment = pinned_experiment(services, "overflow")
+    records = services.registry.quality_records()
+    at = experiment.created_at
+    huge = [("control", f"user_id={u}", 1.7e308, at) for u in range(20)]
+    records.add_outcomes(experiment.id, [*huge, *[("treatment", "user_id=0", 2.0, at)] * 20])
+    result = analyze_online_experiment(services, experiment.id)  # stored: JSON, so no inf
+    assert result.status == "complete" and result.decision == "inconclusive"
+    assert (result.control.mean, result.control.std) == (None, None)
+    assert (result.treatment.mean, result.treatment.std) == (2.0, 0.0)
+    assert (result.effect, result.p_value, result.statistic) == (None, None, None)
+    assert any("too large: a mean or variance overflows" in m for m in result.messages)
+    saved = records.get_document("experiment", experiment.id, "analysis")
+    assert saved is not None and OnlineExperimentResult.from_dict(saved.body) == result

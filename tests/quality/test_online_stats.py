@@ -4,6 +4,8 @@ experiments (A/A false positives, the planned power, before and at the horizon).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -52,6 +54,48 @@ def test_welch_matches_scipy() -> None:
     assert hand.p_value == pytest.approx(0.0134000, rel=1e-5)  # 2 P(t_6 > 3.4641)
     flat = welch_t_test([2.0, 2.0], [2.0, 2.0])
     assert flat.p_value is None and flat.effect == 0
+    assert flat.note == "every outcome is the same in both arms: no test is possible"
+
+
+def test_welch_with_constant_but_different_arms_is_a_certain_difference() -> None:
+    # No variance in either arm: the means 3 and 4 are exact, so the difference is certain.
+    certain = welch_t_test([3.0] * 5, [4.0] * 7)
+    assert (certain.effect, certain.ci_low, certain.ci_high, certain.p_value) == (1, 1, 1, 0)
+    assert certain.statistic == np.inf and certain.degrees_of_freedom is None
+    assert "the difference is certain (p = 0" in certain.note
+    assert welch_t_test([4.0] * 3, [3.0] * 3).statistic == -np.inf
+    # Through the analysis: a decision, no infinite statistic in the (JSON) result.
+    experiment = spec(required_control=5, required_treatment=5)
+    keys = [f"user_id={i}" for i in range(10)]
+    arms = ["control"] * 5 + ["treatment"] * 5
+    result = analyze_outcomes(experiment, arms, keys, [3.0] * 5 + [4.0] * 5)
+    assert (result.status, result.decision, result.effect, result.p_value) == (
+        "complete",
+        "treatment",
+        1.0,
+        0.0,
+    )
+    assert (result.ci_low, result.ci_high, result.statistic) == (1.0, 1.0, None)
+    assert not any("every outcome is the same" in m for m in result.messages)
+    assert any("the difference is certain" in m for m in result.messages)
+    lower = replace(experiment, higher_is_better=False)
+    assert analyze_outcomes(lower, arms, keys, [3.0] * 5 + [4.0] * 5).decision == "control"
+    same = analyze_outcomes(experiment, arms, keys, [3.0] * 10)
+    assert same.p_value is None and same.decision == "inconclusive"
+    assert "every outcome is the same in both arms: no test is possible" in same.messages
+
+
+def test_welch_on_overflowing_values_gives_no_test() -> None:
+    huge = welch_t_test([1.7e308] * 3, [1.0, 2.0, 3.0])
+    assert (huge.p_value, huge.statistic, huge.ci_low) == (None, None, None)
+    assert "overflows float64" in huge.note
+    # Squares of these variances overflow (scipy's df becomes inf); ours is computed from
+    # each arm's share of the variance: control's is all of it, so df = n_c - 1 = 2. By hand:
+    # effect -2e150/3, s_c^2/n_c = 7e300/9, t = -2/sqrt(7).
+    wide = welch_t_test([1e150, -1e150, 2e150], [3.0, 4.0, 4.0, 5.0])
+    assert wide.degrees_of_freedom == pytest.approx(2.0, rel=1e-12)
+    assert wide.statistic == pytest.approx(-2 / np.sqrt(7), rel=1e-12)
+    assert wide.p_value == pytest.approx(2 * stats.t.sf(2 / np.sqrt(7), 2), rel=1e-10)
 
 
 def test_two_proportion_z_matches_hand_and_the_chi_square() -> None:

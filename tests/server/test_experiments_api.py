@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -190,9 +191,10 @@ def test_experiment_and_a_feature_list_together_are_422(
 def test_outcomes_are_stored_with_the_server_computed_arm(
     client: TestClient, ab_repo: Path, experiment: OnlineExperiment
 ) -> None:
+    earlier = (experiment.created_at - timedelta(hours=1)).isoformat()  # a client's clock
     outcomes = [
         {"entity": {"user_id": 1, "movie_id": 100}, "value": 4.5, "arm": "treatment"},
-        {"entity": {"user_id": 2}, "value": 3, "event_timestamp": "2024-03-01T12:00:00Z"},
+        {"entity": {"user_id": 2}, "value": 3, "event_timestamp": earlier},
         {"entity": {"user_id": 5}, "value": 2.5},
     ]
     status, answer = post(client, f"/experiments/{experiment.id}/outcomes", {"outcomes": outcomes})
@@ -211,7 +213,7 @@ def test_outcomes_are_stored_with_the_server_computed_arm(
         "user_id=2": ("treatment", 3.0),
         "user_id=5": ("treatment", 2.5),
     }
-    assert stored[0].entity_key == "user_id=2"  # oldest first: its time was 2024
+    assert stored[0].entity_key == "user_id=2"  # oldest first by event time
 
     listed = client.get("/experiments").json()
     assert [e["id"] for e in listed] == [experiment.id]
@@ -241,6 +243,23 @@ def test_outcomes_are_stored_with_the_server_computed_arm(
             "outcomes[0].event_timestamp: not an ISO 8601 time",
         ),
         ([{"entity": {"user_id": u}, "value": 1.0} for u in range(6)], 413, "at most 5"),
+        (
+            [{"entity": {"user_id": 1}, "value": 1.0, "event_timestamp": "9999-12-31T23:59:59"}],
+            422,
+            "outcomes[0].event_timestamp: 9999-12-31T23:59:59 is outside the times this "
+            "experiment takes",
+        ),
+        (
+            [{"entity": {"user_id": 1}, "value": 1.0, "event_timestamp": "2024-03-01T12:00Z"}],
+            422,
+            "outcomes[0].event_timestamp: 2024-03-01T12:00Z is outside",
+        ),
+        (
+            [{"entity": {"user_id": 1}, "value": 1.0}, {"entity": {"user_id": 2}, "value": 2e12}],
+            422,
+            "outcomes[1].value: must be a finite number between -1e+12 and 1e+12, "
+            "got 2000000000000.0",
+        ),
     ],
 )
 def test_bad_outcomes_are_4xx_json_naming_the_field(
@@ -315,3 +334,18 @@ def test_experiment_reads_follow_auth_reads(
         assert locked.get("/experiments", headers=auth()).json() == []
         body = {"experiment": "exp-000000000000", "entities": {"user_id": [1]}}
         assert locked.post("/get-online-features", json=body).status_code == 401
+
+
+def test_huge_outcomes_are_refused_and_the_analysis_stays_json(
+    client: TestClient, ab_repo: Path, experiment: OnlineExperiment
+) -> None:
+    path = f"/experiments/{experiment.id}/outcomes"
+    huge = {"outcomes": [{"entity": {"user_id": u}, "value": 1.7e308} for u in range(1, 5)]}
+    status, answer = post(client, path, huge)
+    assert status == 422 and answer["detail"].startswith("outcomes[0].value: must be a finite")
+    bounded = {"outcomes": [{"entity": {"user_id": u}, "value": 1e12} for u in range(1, 5)]}
+    assert post(client, path, bounded)[0] == 200
+    analysis = client.get(f"/experiments/{experiment.id}").json()["analysis"]
+    # Users 1..4 are C T C C: the control mean and std of three 1e12s are exact.
+    assert (analysis["control"]["mean"], analysis["control"]["std"]) == (1e12, 0.0)
+    assert analysis["treatment"]["outcomes"] == 1 and analysis["treatment"]["std"] is None

@@ -20,6 +20,12 @@ from cinefeat.offline import entity_timestamp_column, to_arrow_table
 from cinefeat.quality._ab_models import feature_matrix, fit_predict
 from cinefeat.quality._ab_stats import TESTS, FoldStats, compare_arms, time_user_folds
 from cinefeat.quality._ab_stats import user_stats as per_user_stats
+from cinefeat.quality._experiment_documents import (
+    ANALYSIS_KEY,
+    KIND,
+    SPEC_KEY,
+    check_name_is_free,
+)
 from cinefeat.quality._experiment_result import ExperimentResult, FoldMetrics
 from cinefeat.quality._experiment_spec import (
     ExperimentSummary,
@@ -30,7 +36,6 @@ from cinefeat.quality._experiment_spec import (
 from cinefeat.quality._online_spec import ExperimentError, ExperimentNotFoundError
 from cinefeat.registry import (
     QualityRecords,
-    StoredDocument,
     parse_feature_ref,
     resolve_features,
 )
@@ -45,8 +50,7 @@ if TYPE_CHECKING:
 # The definition's types are re-exported: other modules import them from here.
 __all__ = ["ABTestFramework", "ExperimentSummary", "FeatureSet", "OfflineExperiment"]
 
-KIND = "experiment"  # document kind shared with online experiments (same subject = id)
-SPEC, RESULT = "spec", "result"
+RESULT = "result"  # an offline run's latest result (each run also under "result-<time>")
 
 Features = Sequence[str] | FeatureService | str
 
@@ -141,28 +145,19 @@ class ABTestFramework:
                 f"treatment_features: the same features as the control {sorted(control.refs)}; "
                 "an experiment compares two different feature sets"
             )
-        for existing in self._specs():
-            if existing.body.get("name") == name:
-                mode = existing.body.get("mode", "?")
-                raise ExperimentError(
-                    f"name: an experiment named {name!r} already exists ({existing.subject}, "
-                    f"{mode}); experiment names are unique per project"
-                )
+        check_name_is_free(self._records, name)
         experiment = OfflineExperiment(
             f"exp-{secrets.token_hex(6)}", name, control, treatment, label, metric, model,
             folds, alpha, n_bootstrap, seed, user_column, ndcg_k, test, test_fraction,
             description,
         )  # fmt: skip
         self._records.put_document(
-            KIND, experiment.experiment_id, SPEC, experiment.to_dict(), experiment.created_at
+            KIND, experiment.experiment_id, SPEC_KEY, experiment.to_dict(), experiment.created_at
         )
         return experiment.experiment_id
 
-    def _specs(self) -> list[StoredDocument]:
-        return [d for d in self._records.list_documents(KIND) if d.key == SPEC]
-
     def get_experiment(self, experiment_id: str) -> OfflineExperiment:
-        document = self._records.get_document(KIND, experiment_id, SPEC)
+        document = self._records.get_document(KIND, experiment_id, SPEC_KEY)
         if document is None:
             raise ExperimentNotFoundError(f"experiment {experiment_id!r}: no such experiment")
         if document.body.get("mode") != "offline":
@@ -177,7 +172,7 @@ class ABTestFramework:
         documents = self._records.list_documents(KIND)
         # An offline run's "result", an online experiment's latest "analysis".
         decisions = {
-            d.subject: d.body.get("decision") for d in documents if d.key in (RESULT, "analysis")
+            d.subject: d.body.get("decision") for d in documents if d.key in (RESULT, ANALYSIS_KEY)
         }
         return [
             ExperimentSummary(
@@ -189,7 +184,7 @@ class ABTestFramework:
                 str(d.body.get("description", "")),
             )
             for d in documents
-            if d.key == SPEC
+            if d.key == SPEC_KEY
         ]
 
     # -- online experiments (the REST server splits traffic; see docs/experiments-online.md)

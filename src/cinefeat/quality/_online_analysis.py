@@ -3,7 +3,6 @@ two-proportion z-test once both arms reach the planned sample, and the sample-ra
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -12,8 +11,10 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from cinefeat.quality._experiment_documents import ANALYSIS_KEY, KIND
+from cinefeat.quality._json import finite_or_none
 from cinefeat.quality._online_experiments import get_online_experiment
-from cinefeat.quality._online_spec import KIND, OnlineExperiment
+from cinefeat.quality._online_spec import OnlineExperiment
 from cinefeat.quality._online_stats import (
     ArmComparison,
     sample_ratio_p_value,
@@ -33,7 +34,6 @@ __all__ = [
     "analyze_outcomes",
 ]
 
-ANALYSIS_KEY = "analysis"
 SRM_ALPHA = 0.001  # a split this unlikely under the planned share means assignment is broken
 
 
@@ -41,8 +41,9 @@ SRM_ALPHA = 0.001  # a split this unlikely under the planned share means assignm
 class ArmSummary:
     """One arm: outcomes received and distinct units among them (all so far), the horizon
     (`required`), and the sample analysed (its size, mean and standard deviation). Once the
-    experiment is complete the analysed sample is the arm's first `required` outcomes by event
-    time; before, it is every outcome so far."""
+    experiment is complete the analysed sample is the arm's first `required` outcomes in the
+    order they were recorded (arrival, not the client's event times), so it never changes
+    again; before, it is every outcome so far."""
 
     outcomes: int
     units: int
@@ -101,14 +102,16 @@ class OnlineExperimentResult:
         return cls(**fields)
 
 
-def _finite(value: float | None) -> float | None:
-    return None if value is None or not math.isfinite(value) else float(value)
-
-
 def _summary(all_values: np.ndarray, units: int, required: int, sample: np.ndarray) -> ArmSummary:
-    mean = float(sample.mean()) if sample.size else None
-    std = float(sample.std(ddof=1)) if sample.size > 1 else None
+    # Values stored before intake bounded them can overflow: None keeps the result JSON.
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = finite_or_none(float(sample.mean())) if sample.size else None
+        std = finite_or_none(float(sample.std(ddof=1))) if sample.size > 1 else None
     return ArmSummary(int(all_values.size), units, required, int(sample.size), mean, std)
+
+
+def _distinct(keys: npt.NDArray[np.object_]) -> int:
+    return int(np.unique(keys).size) if keys.size else 0
 
 
 def _decision(
@@ -128,17 +131,21 @@ def analyze_outcomes(
     values: npt.ArrayLike,
     analyzed_at: datetime | None = None,
 ) -> OnlineExperimentResult:
-    """The analysis of outcomes given oldest first (parallel sequences: arm, entity key,
-    value), without the registry."""
+    """The analysis of outcomes given in the order they were recorded (parallel sequences:
+    arm, entity key, value), without the registry.
+
+    Once both arms have their required outcomes, the tested samples are each arm's first
+    `required` outcomes, which later arrivals cannot change. The sample-ratio check keeps
+    using every unit so far: a split that goes wrong later still withdraws the decision."""
     is_treatment = np.asarray(arms, dtype=object) == "treatment"
     keys = np.asarray(entity_keys, dtype=object)
     observed = np.asarray(values, dtype=np.float64)
     c_all, t_all = observed[~is_treatment], observed[is_treatment]
-    c_units = int(np.unique(keys[~is_treatment]).size) if c_all.size else 0
-    t_units = int(np.unique(keys[is_treatment]).size) if t_all.size else 0
+    c_keys, t_keys = keys[~is_treatment], keys[is_treatment]
     req_c, req_t = experiment.required_control, experiment.required_treatment
     complete = c_all.size >= req_c and t_all.size >= req_t
     c, t = (c_all[:req_c], t_all[:req_t]) if complete else (c_all, t_all)
+    c_units, t_units = _distinct(c_keys), _distinct(t_keys)
     messages: list[str] = []
 
     srm_p = sample_ratio_p_value(c_units, t_units, experiment.treatment_share)
@@ -149,7 +156,7 @@ def analyze_outcomes(
             f"planned treatment share of {experiment.treatment_share:g} (p = {srm_p:.2g}); "
             "assignment or outcome logging is broken, so no arm can be declared the winner"
         )
-    if c_units < c_all.size or t_units < t_all.size:
+    if _distinct(c_keys[: c.size]) < c.size or _distinct(t_keys[: t.size]) < t.size:
         messages.append(
             "some units reported more than one outcome; the tests treat outcomes as "
             "independent, which understates the variance when a unit's outcomes are "
@@ -164,13 +171,14 @@ def analyze_outcomes(
         run = welch_t_test if test == "welch_t" else two_proportion_z_test
         comparison = run(c, t, experiment.alpha)
         decision = "inconclusive" if srm_flagged else _decision(experiment, comparison)
-        if comparison.p_value is None:
-            messages.append("every outcome is the same in both arms: no test is possible")
+        if comparison.note:
+            messages.append(comparison.note)
         extra = c_all.size - req_c + t_all.size - req_t
         if extra:
             messages.append(
-                f"complete: analysed each arm's first {req_c:,}/{req_t:,} outcomes by event "
-                f"time; {extra:,} later outcomes are not used (the horizon is fixed)"
+                f"complete: analysed each arm's first {req_c:,}/{req_t:,} outcomes in the "
+                f"order they were recorded; {extra:,} later outcomes are not used (the "
+                "horizon is fixed)"
             )
     else:
         messages.append(
@@ -192,12 +200,14 @@ def analyze_outcomes(
         control=_summary(c_all, c_units, req_c, c),
         treatment=_summary(t_all, t_units, req_t, t),
         alpha=experiment.alpha,
-        effect=None if comparison is None else _finite(comparison.effect),
-        ci_low=None if comparison is None else _finite(comparison.ci_low),
-        ci_high=None if comparison is None else _finite(comparison.ci_high),
-        statistic=None if comparison is None else _finite(comparison.statistic),
-        p_value=None if comparison is None else _finite(comparison.p_value),
-        degrees_of_freedom=None if comparison is None else _finite(comparison.degrees_of_freedom),
+        effect=None if comparison is None else finite_or_none(comparison.effect),
+        ci_low=None if comparison is None else finite_or_none(comparison.ci_low),
+        ci_high=None if comparison is None else finite_or_none(comparison.ci_high),
+        statistic=None if comparison is None else finite_or_none(comparison.statistic),
+        p_value=None if comparison is None else finite_or_none(comparison.p_value),
+        degrees_of_freedom=(
+            None if comparison is None else finite_or_none(comparison.degrees_of_freedom)
+        ),
         srm_p_value=srm_p,
         srm_flagged=srm_flagged,
         messages=tuple(messages),
@@ -212,7 +222,7 @@ def analyze_online_experiment(
     "analysis" document."""
     experiment = get_online_experiment(store, experiment_id)
     records = store.registry.quality_records()
-    outcomes = records.outcomes(experiment.id)  # oldest first
+    outcomes = records.outcomes(experiment.id, order="arrival")
     result = analyze_outcomes(
         experiment,
         [o.arm for o in outcomes],

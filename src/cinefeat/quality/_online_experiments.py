@@ -7,16 +7,15 @@ import math
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast, get_args
 
 import numpy as np
 
 from cinefeat.errors import FeatureNotFoundError
+from cinefeat.quality._experiment_documents import KIND, SPEC_KEY, check_name_is_free
 from cinefeat.quality._online_assignment import assign_arms, entity_keys
 from cinefeat.quality._online_spec import (
-    KIND,
-    SPEC_KEY,
     ExperimentError,
     ExperimentNotFoundError,
     ExperimentStoppedError,
@@ -32,6 +31,8 @@ if TYPE_CHECKING:
 
 # The errors are re-exported: the offline experiments import them from here.
 __all__ = [
+    "MAX_OUTCOME_MAGNITUDE",
+    "OUTCOME_TIME_MARGIN",
     "ExperimentError",
     "ExperimentNotFoundError",
     "ExperimentStoppedError",
@@ -42,6 +43,14 @@ __all__ = [
     "record_outcomes",
     "stop_online_experiment",
 ]
+
+
+# Outcome values beyond this are refused: far past any rating, count or revenue, and small
+# enough that sums and squares of millions of them stay finite (and JSON) in the analysis.
+MAX_OUTCOME_MAGNITUDE = 1e12
+# Event times are accepted from a day before the experiment was created (clients' clocks and
+# queues) to a day after now; anything else is a client bug that would also break the charts.
+OUTCOME_TIME_MARGIN = timedelta(days=1)
 
 
 def _records(store: FeatureStore) -> QualityRecords:
@@ -79,16 +88,6 @@ def _number(value: Any, field: str, low: float, high: float) -> float:
     if not low < value < high:
         raise ExperimentError(f"{field}: must be in ({low}, {high}), got {value!r}")
     return float(value)
-
-
-def _check_name_is_free(records: QualityRecords, name: str) -> None:
-    for document in records.list_documents(KIND):
-        if document.key == SPEC_KEY and document.body.get("name") == name:
-            mode = document.body.get("mode", "offline")
-            raise ExperimentError(
-                f"name: an experiment named {name!r} already exists ({document.subject}, "
-                f"{mode}); experiment names are unique per project"
-            )
 
 
 def create_online_experiment(
@@ -144,7 +143,7 @@ def create_online_experiment(
             f"(they use {list(served)})"
         )
     records = _records(store)
-    _check_name_is_free(records, name)
+    check_name_is_free(records, name)
     required_c, required_t = required_sample_sizes(metric, mde, baseline, alpha, power, share)
     experiment = OnlineExperiment(
         id=f"exp-{secrets.token_hex(6)}",
@@ -198,15 +197,22 @@ def stop_online_experiment(store: FeatureStore, experiment_id: str) -> OnlineExp
 # -- outcomes -----------------------------------------------------------------------------
 
 
-def _outcome_time(value: Any, where: str) -> datetime:
-    if isinstance(value, datetime):
-        return as_utc(value)
-    if isinstance(value, str):
-        try:
-            return as_utc(datetime.fromisoformat(value))
-        except (ValueError, OverflowError):
-            pass
-    raise ExperimentError(f"{where}: not an ISO 8601 time: {value!r}")
+def _outcome_time(value: Any, where: str, earliest: datetime, latest: datetime) -> datetime:
+    """An event time in [earliest, latest]; naive means UTC. Checked before the conversion
+    to UTC, which overflows near the years 1 and 9999."""
+    try:
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    except (TypeError, ValueError):  # not text, or not a time
+        raise ExperimentError(f"{where}: not an ISO 8601 time: {value!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    if not earliest <= moment <= latest:
+        raise ExperimentError(
+            f"{where}: {value!s} is outside the times this experiment takes, "
+            f"{earliest:%Y-%m-%dT%H:%M:%SZ} (a day before it was created) to "
+            f"{latest:%Y-%m-%dT%H:%M:%SZ} (a day from now)"
+        )
+    return as_utc(moment)
 
 
 def _outcome_values(experiment: OnlineExperiment, rows: Sequence[Mapping[str, Any]]) -> list[float]:
@@ -218,13 +224,16 @@ def _outcome_values(experiment: OnlineExperiment, rows: Sequence[Mapping[str, An
         values = np.asarray(raw, dtype=np.float64)
     except OverflowError:  # an int beyond float64
         values = np.full(len(raw), np.inf)
-    bad = ~np.isfinite(values)
+    bad = ~(np.abs(values) <= MAX_OUTCOME_MAGNITUDE)  # NaN and infinities too
     if experiment.metric == "proportion":
         bad |= (values != 0) & (values != 1)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        proportion = experiment.metric == "proportion"
-        wanted = "0 or 1 (a proportion experiment)" if proportion else "a finite number"
+        wanted = (
+            "0 or 1 (a proportion experiment)"
+            if experiment.metric == "proportion"
+            else f"a finite number between -{MAX_OUTCOME_MAGNITUDE:g} and {MAX_OUTCOME_MAGNITUDE:g}"
+        )
         raise ExperimentError(f"outcomes[{i}].value: must be {wanted}, got {raw[i]!r}")
     return cast(list[float], values.tolist())
 
@@ -233,8 +242,10 @@ def record_outcomes(
     store: FeatureStore, experiment_id: str, rows: Sequence[Mapping[str, Any]]
 ) -> dict[str, int]:
     """Store observed outcomes, each `{"entity": {...}, "value": x, "event_timestamp": t}`
-    (time optional: now). The arm is recomputed from the entity's unit keys, never taken from
-    the caller. All rows or none are stored. Returns how many went to each arm."""
+    (time optional: now; else from OUTCOME_TIME_MARGIN before the experiment's creation to as
+    long after now; |value| at most MAX_OUTCOME_MAGNITUDE). The arm is recomputed from the
+    entity's unit keys, never taken from the caller. All rows or none are stored. Returns how
+    many went to each arm."""
     experiment = get_online_experiment(store, experiment_id)
     if experiment.status == "stopped":
         raise ExperimentStoppedError(
@@ -254,10 +265,13 @@ def record_outcomes(
     keys = entity_keys(columns, units, where="outcomes[{row}].entity.{key}")
     values = _outcome_values(experiment, rows)
     now = datetime.now(UTC)
+    earliest, latest = experiment.created_at - OUTCOME_TIME_MARGIN, now + OUTCOME_TIME_MARGIN
     times = [
         now
         if row.get("event_timestamp") is None
-        else _outcome_time(row["event_timestamp"], f"outcomes[{i}].event_timestamp")
+        else _outcome_time(
+            row["event_timestamp"], f"outcomes[{i}].event_timestamp", earliest, latest
+        )
         for i, row in enumerate(rows)
     ]
     treated = assign_arms(experiment, keys)

@@ -13,8 +13,6 @@ from cinefeat.quality._online_stats import Metric
 from cinefeat.timeutil import as_utc
 
 __all__ = [
-    "KIND",
-    "SPEC_KEY",
     "Arm",
     "ExperimentError",
     "ExperimentNotFoundError",
@@ -23,8 +21,6 @@ __all__ = [
 ]
 
 Arm = Literal["control", "treatment"]
-KIND = "experiment"  # the registry document kind both experiment modes share
-SPEC_KEY = "spec"
 
 
 class ExperimentError(CinefeatError, ValueError):

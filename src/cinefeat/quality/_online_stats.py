@@ -22,6 +22,10 @@ __all__ = [
 
 Metric = Literal["mean", "proportion"]
 _NORMAL = NormalDist()
+_ALL_EQUAL = "every outcome is the same in both arms: no test is possible"
+_OVERFLOW = (
+    "the outcome values are too large: a mean or variance overflows float64, so no test is possible"
+)
 
 
 def required_sample_sizes(
@@ -63,8 +67,9 @@ def required_sample_sizes(
 @dataclass(frozen=True)
 class ArmComparison:
     """A two-sample comparison: the effect (treatment - control), its confidence interval at
-    1 - alpha, the test statistic and the two-sided p-value (None when the data have no
-    variance, so no test is possible), and Welch's degrees of freedom (None for a z-test)."""
+    1 - alpha, the test statistic and the two-sided p-value (None when no test is possible),
+    Welch's degrees of freedom (None for a z-test), and a `note` saying why when the data are
+    a special case (no variance, values too large)."""
 
     effect: float
     ci_low: float | None
@@ -72,6 +77,7 @@ class ArmComparison:
     statistic: float | None
     p_value: float | None
     degrees_of_freedom: float | None = None
+    note: str = ""
 
 
 def welch_t_test(
@@ -80,17 +86,34 @@ def welch_t_test(
     """Welch's unequal-variance t-test: t = (m_t - m_c) / se with
     se = sqrt(s_c^2/n_c + s_t^2/n_t), Welch-Satterthwaite degrees of freedom
     df = se^4 / ((s_c^2/n_c)^2/(n_c-1) + (s_t^2/n_t)^2/(n_t-1)), and the interval
-    effect +- t(1 - alpha/2, df) se. Both samples need at least two values."""
+    effect +- t(1 - alpha/2, df) se. Both samples need at least two values.
+
+    With no variance in either arm (se = 0) the means are known exactly: equal means give no
+    test (p None), different ones a certain difference (t infinite, p = 0, the interval the
+    effect itself)."""
     from scipy import special
 
     c = np.asarray(control, dtype=np.float64)
     t = np.asarray(treatment, dtype=np.float64)
-    effect = float(t.mean() - c.mean())
-    var_c, var_t = c.var(ddof=1) / c.size, t.var(ddof=1) / t.size
-    se = math.sqrt(var_c + var_t)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported by the note
+        effect = float(t.mean() - c.mean())
+        var_c, var_t = float(c.var(ddof=1) / c.size), float(t.var(ddof=1) / t.size)
+    if not math.isfinite(effect + var_c + var_t):
+        return ArmComparison(effect, None, None, None, None, note=_OVERFLOW)
+    variance = var_c + var_t
+    se = math.sqrt(variance)
+    if se == 0.0 and effect == 0.0:
+        return ArmComparison(effect, None, None, None, None, note=_ALL_EQUAL)
     if se == 0.0:
-        return ArmComparison(effect, None, None, None, None)
-    df = (var_c + var_t) ** 2 / (var_c**2 / (c.size - 1) + var_t**2 / (t.size - 1))
+        statistic = math.copysign(math.inf, effect)
+        note = (
+            "each arm's outcomes are all one value and the two values differ: the "
+            "difference is certain (p = 0, an interval of zero width), not estimated"
+        )
+        return ArmComparison(effect, effect, effect, statistic, 0.0, None, note)
+    # The same df, with each arm's share of the variance: squares of variances can overflow.
+    share_c, share_t = var_c / variance, var_t / variance
+    df = 1 / (share_c**2 / (c.size - 1) + share_t**2 / (t.size - 1))
     statistic = effect / se
     p_value = float(2 * special.stdtr(df, -abs(statistic)))
     half = float(special.stdtrit(df, 1 - alpha / 2)) * se
@@ -113,7 +136,7 @@ def two_proportion_z_test(
     se = math.sqrt(p_c * (1 - p_c) / c.size + p_t * (1 - p_t) / t.size)
     half = _NORMAL.inv_cdf(1 - alpha / 2) * se
     if null_se == 0.0:  # every outcome in both arms the same
-        return ArmComparison(effect, effect - half, effect + half, None, None)
+        return ArmComparison(effect, effect - half, effect + half, None, None, note=_ALL_EQUAL)
     statistic = effect / null_se
     p_value = math.erfc(abs(statistic) / math.sqrt(2))  # 2 (1 - Φ(|z|))
     return ArmComparison(effect, effect - half, effect + half, statistic, p_value)

@@ -9,9 +9,9 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import and_, delete, func, insert, select
+from sqlalchemy import and_, case, delete, func, insert, select
 
 from cinefeat.registry import _tables as t
 from cinefeat.timeutil import as_utc, from_micros, to_micros
@@ -50,13 +50,34 @@ class MonitorPoint:
 @dataclass(frozen=True)
 class ExperimentOutcome:
     """One observed outcome of an online experiment: the metric `value` for `entity_key`, which
-    was served by `arm`."""
+    was served by `arm`, at event time `at` (the caller's), recorded at `recorded_at` (the
+    registry writer's clock; None for outcomes stored before recording times were kept)."""
 
     outcome_id: str
     arm: str
     entity_key: str
     value: float
     at: datetime
+    recorded_at: datetime | None = None
+
+
+# Outcome ids sort in arrival order, with no column for it (an existing registry's table stays
+# as it is): "r", the recording time in epoch microseconds (16 hex digits), a random token of
+# the batch (8) and the row's place in the batch (8). Ids written before were 16 random hex
+# digits, which never start with "r".
+_ARRIVAL_PREFIX = "r"
+_ARRIVAL_ID_LENGTH = 33
+
+
+def _arrival_ids(count: int) -> list[str]:
+    batch = f"{_ARRIVAL_PREFIX}{to_micros(_now()):016x}{secrets.token_hex(4)}"
+    return [f"{batch}{i:08x}" for i in range(count)]
+
+
+def _recorded_at(outcome_id: str) -> datetime | None:
+    if len(outcome_id) != _ARRIVAL_ID_LENGTH or not outcome_id.startswith(_ARRIVAL_PREFIX):
+        return None
+    return from_micros(int(outcome_id[1:17], 16))
 
 
 def _now() -> datetime:
@@ -255,33 +276,44 @@ class QualityRecords:
         outcomes: Sequence[tuple[str, str, float, datetime]],
     ) -> list[str]:
         """Record (arm, entity_key, value, at) observations in one transaction; returns their
-        fresh outcome ids."""
-        ids = [secrets.token_hex(8) for _ in outcomes]
+        fresh outcome ids, which sort in the order the outcomes were recorded."""
         rows = [
             {
                 "project": self.project,
                 "experiment_id": experiment_id,
-                "outcome_id": outcome_id,
                 "arm": arm,
                 "entity_key": entity_key,
                 "value": float(value),
                 "at_us": to_micros(at),
             }
-            for outcome_id, (arm, entity_key, value, at) in zip(ids, outcomes, strict=True)
+            for arm, entity_key, value, at in outcomes
         ]
-        if rows:
-            with self._writer.begin() as conn:
-                conn.execute(insert(t.experiment_outcomes), rows)
+        if not rows:
+            return []
+        with self._writer.begin() as conn:
+            # Stamped once the transaction holds the write lock (SQLite's BEGIN IMMEDIATE), so
+            # writers' stamps follow their commit order.
+            ids = _arrival_ids(len(rows))
+            for row, outcome_id in zip(rows, ids, strict=True):
+                row["outcome_id"] = outcome_id
+            conn.execute(insert(t.experiment_outcomes), rows)
         return ids
 
-    def outcomes(self, experiment_id: str) -> list[ExperimentOutcome]:
-        """An experiment's outcomes, oldest first."""
+    def outcomes(
+        self, experiment_id: str, *, order: Literal["event", "arrival"] = "event"
+    ) -> list[ExperimentOutcome]:
+        """An experiment's outcomes, oldest first by event time (`order="event"`) or in the
+        order they were recorded (`"arrival"`: what a client cannot rewrite by sending early
+        times; outcomes stored before recording times were kept come first, by event time)."""
         eo = t.experiment_outcomes
-        query = (
-            select(eo)
-            .where(eo.c.project == self.project, eo.c.experiment_id == experiment_id)
-            .order_by(eo.c.at_us, eo.c.outcome_id)
-        )
+        query = select(eo).where(eo.c.project == self.project, eo.c.experiment_id == experiment_id)
+        if order == "event":
+            query = query.order_by(eo.c.at_us, eo.c.outcome_id)
+        else:
+            legacy = eo.c.outcome_id.not_like(f"{_ARRIVAL_PREFIX}%")
+            query = query.order_by(
+                case((legacy, 0), else_=1), case((legacy, eo.c.at_us), else_=0), eo.c.outcome_id
+            )
         with self._reader.connect() as conn:
             return [
                 ExperimentOutcome(
@@ -290,6 +322,7 @@ class QualityRecords:
                     row.entity_key,
                     float(row.value),
                     from_micros(int(row.at_us)),
+                    _recorded_at(row.outcome_id),
                 )
                 for row in conn.execute(query)
             ]

@@ -177,9 +177,15 @@ class OutcomeRow(_Body):
 
     entity: dict[str, Scalar] = Field(description='The unit\'s keys, e.g. {"user_id": 1}.')
     value: float = Field(
-        strict=True, allow_inf_nan=False, description="The metric: a number, or 0/1."
+        strict=True,
+        allow_inf_nan=False,
+        description="The metric: a number of magnitude at most 1e12, or 0/1.",
     )
-    event_timestamp: str | None = Field(default=None, description="ISO 8601; default now.")
+    event_timestamp: str | None = Field(
+        default=None,
+        description="ISO 8601 (naive = UTC), from a day before the experiment's creation to a "
+        "day from now; default now.",
+    )
 
 
 class OutcomesRequest(_Body):

@@ -90,3 +90,28 @@ def test_experiment_outcomes_round_trip(registry: Registry) -> None:
         ("control", "user=1", 1.0),
     ]
     assert records.outcomes("exp2") == []
+
+
+def test_documents_are_found_by_label(registry: Registry) -> None:
+    records = registry.quality_records()
+    records.put_document("alert", "movies", "a1", {"n": 1}, created_at=T0, label="firing")
+    records.put_document("alert", "movies", "a2", {"n": 2}, created_at=T0, label="resolved")
+    records.put_document("alert", "movies", "a1", {"n": 3}, created_at=T0, label="resolved")
+    assert [d.key for d in records.list_documents("alert", label="firing")] == []
+    assert sorted(d.key for d in records.list_documents("alert", label="resolved")) == ["a1", "a2"]
+
+
+def test_a_registry_from_before_a_column_existed_gets_it(tmp_path: Path) -> None:
+    import sqlite3
+
+    url = f"sqlite:///{tmp_path / 'registry.db'}"
+    Registry(url, "proj").close()
+    with sqlite3.connect(tmp_path / "registry.db") as db:  # as an older cinefeat made it
+        db.execute("DROP INDEX ix_cinefeat_quality_documents_label")
+        db.execute("ALTER TABLE cinefeat_quality_documents DROP COLUMN label")
+    reopened = Registry(url, "proj")
+    reopened.quality_records().put_document("alert", "movies", "a1", {}, label="firing")
+    assert len(reopened.quality_records().list_documents("alert", label="firing")) == 1
+    with sqlite3.connect(tmp_path / "registry.db") as db:
+        indexes = [row[1] for row in db.execute("PRAGMA index_list(cinefeat_quality_documents)")]
+    assert "ix_cinefeat_quality_documents_label" in indexes

@@ -140,9 +140,10 @@ def create_alert_sink(config: AlertSinkConfig | None, repo_path: Path) -> AlertS
 def list_alerts(
     records: QualityRecords, view: str | None = None, status: str | None = None
 ) -> list[Alert]:
-    """Alerts, newest first (of `view`, with `status`)."""
-    alerts = [Alert.from_dict(d.body) for d in records.list_documents(ALERT_KIND, view)]
-    return [a for a in alerts if status is None or a.status == status]
+    """Alerts, newest first (of `view`, with `status`: looked up by the documents' label, so
+    finding the firing ones does not read every resolved alert ever raised)."""
+    documents = records.list_documents(ALERT_KIND, view, label=status)
+    return [Alert.from_dict(d.body) for d in documents]
 
 
 def update_alerts(
@@ -190,9 +191,14 @@ def update_alerts(
                 continue
             resolved = replace(alert, status="resolved", resolved_at=stamp, delivery={})
             changed.append(_save(records, _notify(resolved, sink)))
-        # Notifications that failed before (not those just sent) are tried again.
+        # Notifications that failed before (not those just sent) are tried again: of the
+        # firing alerts, and of the last resolved ones.
         just_sent = {a.alert_id for a in changed}
-        for alert in list_alerts(records, view):
+        recent = list_alerts(records, view, "firing") + [
+            Alert.from_dict(d.body)
+            for d in records.list_documents(ALERT_KIND, view, label="resolved", limit=20)
+        ]
+        for alert in recent:
             if alert.alert_id not in just_sent and alert.delivery.get("status") == "failed":
                 _save(records, _retry(alert, sink))
     return changed
@@ -205,6 +211,7 @@ def _save(records: QualityRecords, alert: Alert) -> Alert:
         alert.alert_id,
         json_safe(alert.to_dict()),
         as_utc(datetime.fromisoformat(alert.started_at)),
+        label=alert.status,
     )
     return alert
 

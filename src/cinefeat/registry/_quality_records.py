@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import and_, case, delete, func, insert, select
+from sqlalchemy import and_, bindparam, case, delete, func, insert, select
 
 from cinefeat.registry import _tables as t
 from cinefeat.timeutil import as_utc, from_micros, to_micros
@@ -105,8 +105,10 @@ class QualityRecords:
         key: str,
         body: dict[str, Any],
         created_at: datetime | None = None,
+        label: str | None = None,
     ) -> StoredDocument:
-        """Store `body` (JSON; NaN and infinities are refused) under (kind, subject, key)."""
+        """Store `body` (JSON; NaN and infinities are refused) under (kind, subject, key), with
+        an optional `label` that `list_documents` can filter on."""
         created = as_utc(created_at) if created_at is not None else _now()
         text = json.dumps(body, sort_keys=True, allow_nan=False)
         docs = t.quality_documents
@@ -127,6 +129,7 @@ class QualityRecords:
                     key=key,
                     created_at=created,
                     body=text,
+                    label=label,
                 )
             )
         return StoredDocument(kind, subject, key, created, json.loads(text))
@@ -152,12 +155,16 @@ class QualityRecords:
         since: datetime | None = None,
         limit: int | None = None,
         newest_first: bool = True,
+        label: str | None = None,
     ) -> list[StoredDocument]:
-        """Documents of `kind` (about `subject`, written at or after `since`), by time."""
+        """Documents of `kind` (about `subject`, written at or after `since`, with `label`), by
+        time."""
         docs = t.quality_documents
         query = select(docs).where(docs.c.project == self.project, docs.c.kind == kind)
         if subject is not None:
             query = query.where(docs.c.subject == subject)
+        if label is not None:
+            query = query.where(docs.c.label == label)
         if since is not None:
             query = query.where(docs.c.created_at >= as_utc(since))
         order = docs.c.created_at.desc() if newest_first else docs.c.created_at.asc()
@@ -202,17 +209,15 @@ class QualityRecords:
         if not rows:
             return 0
         mp = t.monitor_points
+        same_point = delete(mp).where(
+            mp.c.project == bindparam("project"),
+            mp.c.view == bindparam("view"),
+            mp.c.feature == bindparam("feature"),
+            mp.c.metric == bindparam("metric"),
+            mp.c.at_us == bindparam("at_us"),
+        )
         with self._writer.begin() as conn:
-            for row in rows:
-                conn.execute(
-                    delete(mp).where(
-                        mp.c.project == self.project,
-                        mp.c.view == row["view"],
-                        mp.c.feature == row["feature"],
-                        mp.c.metric == row["metric"],
-                        mp.c.at_us == row["at_us"],
-                    )
-                )
+            conn.execute(same_point, rows)  # one executemany, not a DELETE per point
             conn.execute(insert(mp), rows)
         return len(rows)
 

@@ -155,7 +155,10 @@ quality_documents = Table(
     Column("key", String(255), primary_key=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("body", Text, nullable=False),
+    # A state to look documents up by without reading them (an alert's "firing"/"resolved").
+    Column("label", String(64), nullable=True),
     Index("ix_cinefeat_quality_documents_time", "project", "kind", "subject", "created_at"),
+    Index("ix_cinefeat_quality_documents_label", "project", "kind", "label"),
 )
 
 # Monitoring time series: one value of one metric (freshness_seconds, null_rate, psi, ...) of

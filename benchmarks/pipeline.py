@@ -8,8 +8,10 @@ empty repo (`cinefeat.yaml`: `project: bench`, plus a `pipeline.yaml` reading th
 one `movies` input: DataValidationStage -> FeatureExtractionStage (the four movie groups) ->
 FeatureStoreWriteStage (materialize false)) that opens the store and loads the pipeline
 untimed, then times one `Pipeline.run(progress=False)` call. Variants: processes with 1
-worker, processes with 2 workers, threads, and processes with 2 workers plus a
-FeatureValidationStage before the store stage.
+worker, processes with 2 workers, threads, processes with 2 workers plus a
+FeatureValidationStage before the store stage, and processes with 2 workers without the
+feature-quality work on writes (no profile per commit, no monitoring after the run), which
+measures what that work costs.
 
 Where the time goes: an observer on the pipeline (`Pipeline.observers`: stage_started /
 stage_finished, with each partition task's stats) and a wrapper around each stage class's

@@ -2,8 +2,8 @@
 5 s; also sampled, as every offline write profiles its rows), `detect_drift` between two such
 frames, `FeatureValidator` with 10 rules (target 1M rows/s), in this process, medians of 3
 calls after a warm-up call; and one monitoring check of a stored view whose new crawl has that
-many rows (drift against the previous one included). Features: 34 normal floats and 16
-integers in [0, 1000), seeded."""
+many rows (drift against the previous one included), and `feature_importance` on 100,000
+labelled rows x 20 features. Features: 34 normal floats and 16 integers in [0, 1000), seeded."""
 
 from __future__ import annotations
 
@@ -70,6 +70,9 @@ def run(ctx: Context) -> Section:
         validation = _timed(lambda: validator.validate_features(reference))
     with ctx.console.status("quality: a monitoring check"):
         monitoring = _monitoring_check(reference, current)
+    importance_rows = min(rows, 100_000)
+    with ctx.console.status("quality: feature_importance"):
+        importance = _importance(importance_rows)
     data = {
         "rows": rows,
         "profile": profiling,
@@ -77,6 +80,7 @@ def run(ctx: Context) -> Section:
         "drift": drift,
         "validation": validation,
         "monitoring": monitoring,
+        "importance": importance,
     }
     section = Section("quality", data=data)
     runs = ", ".join(fmt_seconds(s) for s in profiling)
@@ -115,8 +119,29 @@ def run(ctx: Context) -> Section:
             None,
             "nulls, keys, freshness, rules, drift vs the previous crawl, score, alerts",
         ),
+        Row(
+            f"feature_importance, {importance_rows:,} labelled rows x 20 features, LightGBM",
+            "-",
+            fmt_seconds(median(importance)),
+            None,
+            "permutation (5 repeats), mutual information, gain; one thread",
+        ),
     ]
     return section
+
+
+def _importance(rows: int) -> list[float]:
+    """Seconds of `feature_importance` on a label made of two planted features and noise."""
+    import numpy as np
+    import polars as pl
+
+    from cinefeat.quality import feature_importance
+
+    rng = np.random.default_rng(3)
+    columns = {f"x{i}": rng.normal(size=rows) for i in range(20)}
+    label = 3 * columns["x0"] + columns["x1"] + rng.normal(size=rows)
+    frame = pl.DataFrame({**columns, "label": label})
+    return _timed(lambda: feature_importance(frame, "label", time_column=None))
 
 
 def _monitoring_check(reference: Any, current: Any) -> float:

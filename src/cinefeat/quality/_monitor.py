@@ -13,6 +13,7 @@ not diluted by history.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -118,16 +119,15 @@ def monitor_views(
     names = list(
         dict.fromkeys(views if views is not None else [v.name for v in store.list_feature_views()])
     )
-    checks: list[ViewCheck] = []
+    views_checked = [v for v in (store.get_feature_view(n) for n in names) if v.is_managed]
+    # Two views at a time: one's Python work (drift tests, rules) overlaps the other's DuckDB
+    # scans (the five views of a 2M-record pipeline run: 2.0 s -> 1.5 s).
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        found = list(pool.map(lambda v: _check_view(store, v, checked_at, context), views_checked))
+    checks = [check for check in found if check is not None]
     breaches: dict[str, tuple[list[Breach], set[str]]] = {}
-    for name in names:
-        view = store.get_feature_view(name)
-        if not view.is_managed:
-            continue
-        check = _check_view(store, view, checked_at, context)
-        if check is None:
-            continue
-        checks.append(check)
+    for check in checks:
+        view = store.get_feature_view(check.view)
         firing = {
             (a.feature, a.rule): a.threshold for a in list_alerts(records, view.name, "firing")
         }
@@ -182,7 +182,7 @@ def _check_view(
             f"SELECT max({TS}) FROM ({scan_sql(view, features, snapshot=snapshot)})"
         ).fetchall()[0]
         stats = _window_stats(connection, view, window)
-        sample = _sample(connection, window, settings.sample_rows)
+        sample = _sample(connection, window, settings.sample_rows, int(stats["rows"]))
         reference = None
         if last is not None and stats["rows"] and last_window[1] is not None:
             versions = (last_window[0], last_window[1])
@@ -263,9 +263,16 @@ def _window_stats(connection: Any, view: FeatureView, window: str) -> dict[str, 
     return dict(zip(names, row, strict=True))
 
 
-def _sample(connection: Any, sql: str, rows: int) -> pl.DataFrame:
-    """Up to `rows` rows of `sql`, a seeded reservoir sample (every row when fewer)."""
-    query = f"SELECT * FROM ({sql}) USING SAMPLE reservoir({int(rows)} ROWS) REPEATABLE (17)"
+def _sample(connection: Any, sql: str, rows: int, total: int | None = None) -> pl.DataFrame:
+    """About `rows` rows of `sql` (every row when it has no more): a seeded Bernoulli sample,
+    each row kept with the same chance. (A reservoir sample of exactly `rows` took 2.6x as
+    long on wide tables, the post-pipeline check's largest cost.)"""
+    if total is None:
+        total = int(connection.execute(f"SELECT count(*) FROM ({sql})").fetchall()[0][0])
+    query = f"SELECT * FROM ({sql})"
+    if total > rows:
+        percent = 100.0 * rows / total
+        query += f" USING SAMPLE {percent:.6f}% (bernoulli, 17)"
     frame = pl.from_arrow(connection.sql(query).to_arrow_table())
     assert isinstance(frame, pl.DataFrame)
     return frame.drop(TS, "__cf_created", strict=False)

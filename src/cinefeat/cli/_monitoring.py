@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -116,17 +117,28 @@ def latest_scores(store: FeatureStore) -> list[tuple[QualityScore, str]]:
 
 
 def score_table(scores: list[tuple[QualityScore, str]]) -> Table:
-    """Per view: score, its components and when it was checked; the project's in the title."""
+    """Per view: score, its components and the time of day it was checked (UTC); the project's
+    score in the title."""
     from cinefeat.quality import overall_score
 
     overall = overall_score([s for s, _ in scores])
-    table = Table(title=f"quality score: {overall.score:.1f} / 100", title_justify="left")
+    # Short headers and no column rules, so every name fits an 80-column terminal whole.
+    table = Table(
+        title=f"quality score: {overall.score:.1f} / 100",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
     names = ("completeness", "validity", "uniqueness", "freshness", "stability")
-    for name in ("view", "score", *names, "checked at"):
-        table.add_column(name, justify="left" if name in ("view", "checked at") else "right")
+    headers = ("complete", "valid", "unique", "fresh", "stable")
+    table.add_column("view", no_wrap=True)
+    for header in ("score", *headers):
+        table.add_column(header, justify="right", no_wrap=True, min_width=len(header))
+    table.add_column("UTC", no_wrap=True)
     for value, at in scores:
         parts = [f"{value.components[n]:.2f}" if n in value.components else "-" for n in names]
-        table.add_row(value.view, f"{value.score:.1f}", *parts, at[:19].replace("T", " "))
+        table.add_row(value.view, f"{value.score:.1f}", *parts, at[11:16])  # HH:MM
     return table
 
 

@@ -151,3 +151,17 @@ def test_metrics_count_firing_alerts(make_repo: Callable[[str], Path]) -> None:
         text = client.get("/metrics").text
     firing = "cinefeat_quality_alerts_firing"
     assert sample(text, firing, feature_view="user_stats", rule="null_rate") == 1
+
+
+def test_a_removed_view_leaves_the_quality_metrics(make_repo: Callable[[str], Path]) -> None:
+    from cinefeat import FeatureStore
+    from tests.server.conftest import BOOSTED, MOVIE, MOVIES
+
+    repo = make_repo("quality: {monitoring: {max_null_rate: 0.05}}\n")
+    with FeatureStore(repo) as store:
+        store.apply([MOVIE, MOVIES, BOOSTED], prune=True)  # user_stats and its service go
+    with TestClient(create_app(repo)) as client:
+        text = client.get("/metrics").text
+    assert 'feature_view="user_stats"' not in text.split("cinefeat_quality_score", 1)[1]
+    assert sample(text, "cinefeat_quality_score", feature_view="movie_stats") > 0
+    assert "cinefeat_quality_alerts_firing{" not in text

@@ -77,7 +77,12 @@ def _quality_metrics(store: FeatureStore) -> Iterable[Metric]:
         "Latest monitored value of a feature: null_rate, psi (against the previous check).",
         labels=["feature_view", "feature", "metric"],
     )
+    # Only live views and features: a removed view's last values would otherwise be exported
+    # (and its alerts counted) for ever.
+    live = {v.name: set(v.feature_names) for v in store.list_feature_views()}
     for point in records.latest_points():
+        if point.view not in live or (point.feature and point.feature not in live[point.view]):
+            continue
         if point.metric == "quality_score":
             score.add_metric([point.view], point.value)
         elif point.feature:
@@ -91,6 +96,8 @@ def _quality_metrics(store: FeatureStore) -> Iterable[Metric]:
     )
     counts: dict[tuple[str, str], int] = {}
     for alert in list_alerts(records, status="firing"):
+        if alert.view not in live:
+            continue
         counts[(alert.view, alert.rule)] = counts.get((alert.view, alert.rule), 0) + 1
     for (view, rule), count in sorted(counts.items()):
         firing.add_metric([view, rule], count)

@@ -286,3 +286,18 @@ def test_a_view_named_twice_is_checked_once(store: FeatureStore) -> None:
     store.write_offline("movie_stats", crawl(0, 5.0, 0.0, seed=1))
     report = monitor_views(store, ["movie_stats", "movie_stats"], now=DAY)
     assert [c.rows for c in report.checks] == [N]
+
+
+def test_two_checks_at_once_see_each_new_row_once(store: FeatureStore) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    store.write_offline("movie_stats", crawl(0, 5.0, 0.5, seed=1))
+    (store.repo_path / "cinefeat.yaml").write_text(
+        "project: mon\nquality: {monitoring: {max_null_rate: 0.05}}\n"
+    )
+    stores = [FeatureStore(store.repo_path) for _ in range(2)]
+    with ThreadPoolExecutor(2) as pool:
+        reports = list(pool.map(lambda s: monitor_views(s, now=DAY + timedelta(hours=1)), stores))
+    assert sorted(r.checks[0].rows for r in reports) == [0, N]
+    firing = list_alerts(store.registry.quality_records(), "movie_stats", "firing")
+    assert [(a.rule, a.feature) for a in firing] == [("null_rate", "language")]  # once

@@ -12,6 +12,7 @@ not diluted by history.
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -110,7 +111,21 @@ def monitor_views(
     context: str = "manual",
     now: datetime | None = None,
 ) -> MonitorReport:
-    """Check `views` (default: every managed view), record the results and update alerts."""
+    """Check `views` (default: every managed view), record the results and update alerts.
+    One check at a time per repo (a lock file beside the Delta tables): two at once, say a
+    pipeline's and a server materialization's, would both see the same window and alert twice."""
+    store.offline_store.root.mkdir(parents=True, exist_ok=True)
+    with open(store.offline_store.root / ".monitor.lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return _monitor_locked(store, views, context, now)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _monitor_locked(
+    store: FeatureStore, views: Sequence[str] | None, context: str, now: datetime | None
+) -> MonitorReport:
     settings = store.config.quality.monitoring
     checked_at = as_utc(now) if now is not None else datetime.now(UTC)
     records = store.registry.quality_records()

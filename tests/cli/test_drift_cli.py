@@ -108,4 +108,26 @@ def test_stats_shows_the_profile_stored_with_each_commit(repo: Path) -> None:
     ]
     missing = cinefeat("stats", "movie_stats", "--commit", "7", cwd=repo)
     assert missing.returncode == 1
-    assert "no profile is stored for movie_stats Delta version 7" in missing.stderr
+    assert "no profile is stored for movie_stats v1 Delta version 7" in missing.stderr
+
+
+def test_stats_commit_picks_the_table_of_a_view_version(repo: Path) -> None:
+    movie = Entity("movie", ["movie_id"])
+    changed = FeatureView(
+        "movie_stats",
+        [movie],
+        [
+            Field("movie_id", Int64),
+            Field("popularity", Float64),
+            Field("votes", Float64),  # was Int64: a breaking change, so a new version and table
+            Field("language", String),
+        ],
+    )
+    with FeatureStore(repo) as store:
+        store.apply([movie, changed])
+        store.write_offline("movie_stats", rows(DAY2, 9.0, 3).head(100))  # v2, Delta version 0
+    current = json.loads(ok("stats", "movie_stats", "--commit", "0", "--json", cwd=repo))
+    older = json.loads(
+        ok("stats", "movie_stats", "--commit", "0", "--view-version", "1", "--json", cwd=repo)
+    )
+    assert (current["rows"], older["rows"]) == (100, 3_000)

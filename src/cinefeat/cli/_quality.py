@@ -85,7 +85,12 @@ def stats(
         ),
     ] = None,
     commit: Annotated[
-        int | None, typer.Option(help="The stored profile of this Delta version's commit.")
+        int | None,
+        typer.Option(help="The stored profile of this Delta version's commit (of --view-version)."),
+    ] = None,
+    view_version: Annotated[
+        int | None,
+        typer.Option(help="With --commit: the view version whose table it is (default: current)."),
     ] = None,
     history: Annotated[
         bool, typer.Option("--history", help="List the stored profiles of every commit.")
@@ -106,9 +111,13 @@ def stats(
             _print_history(view, stored, as_json)
             return
         if commit is not None:
-            stored = [p for p in stored if p.delta_version == commit]
+            # Each view version has a table of its own, with Delta versions from 0.
+            version = view_version if view_version is not None else definition.version
+            stored = [p for p in stored if p.delta_version == commit and p.version == version]
             if not stored:
-                raise CinefeatError(f"no profile is stored for {view} Delta version {commit}")
+                raise CinefeatError(
+                    f"no profile is stored for {view} v{version} Delta version {commit}"
+                )
         if sample is None and stored:
             chosen = stored[0]
             profile = chosen.profile

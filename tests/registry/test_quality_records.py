@@ -115,3 +115,22 @@ def test_a_registry_from_before_a_column_existed_gets_it(tmp_path: Path) -> None
     with sqlite3.connect(tmp_path / "registry.db") as db:
         indexes = [row[1] for row in db.execute("PRAGMA index_list(cinefeat_quality_documents)")]
     assert "ix_cinefeat_quality_documents_label" in indexes
+
+
+def test_several_documents_are_stored_all_or_none(registry: Registry) -> None:
+    records = registry.quality_records()
+    stored = records.put_documents(
+        [
+            ("experiment", "e1", "result", {"n": 1}, T0, None),
+            ("experiment", "e1", "r-1", {}, T0, None),
+        ]
+    )
+    assert [d.key for d in stored] == ["result", "r-1"]
+    with pytest.raises(ValueError):  # the second is not JSON: neither is stored
+        records.put_documents(
+            [
+                ("experiment", "e2", "result", {"n": 1}, T0, None),
+                ("experiment", "e2", "r-1", {"x": float("nan")}, T0, None),
+            ]
+        )
+    assert records.list_documents("experiment", "e2") == []

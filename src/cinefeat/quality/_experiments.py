@@ -316,9 +316,13 @@ class ABTestFramework:
     def _store_result(self, result: ExperimentResult) -> None:
         body = result.to_dict()
         stamp = result.created_at.strftime("%Y%m%dT%H%M%S%fZ")
-        records = self._records
-        records.put_document(KIND, result.experiment_id, RESULT, body, result.created_at)
-        records.put_document(KIND, result.experiment_id, f"result-{stamp}", body, result.created_at)
+        # The latest result and its history entry, in one transaction.
+        self._records.put_documents(
+            [
+                (KIND, result.experiment_id, RESULT, body, result.created_at, None),
+                (KIND, result.experiment_id, f"result-{stamp}", body, result.created_at, None),
+            ]
+        )
 
 
 def _labels(column: pl.Series, metric: str) -> np.ndarray:

@@ -109,30 +109,45 @@ class QualityRecords:
     ) -> StoredDocument:
         """Store `body` (JSON; NaN and infinities are refused) under (kind, subject, key), with
         an optional `label` that `list_documents` can filter on."""
-        created = as_utc(created_at) if created_at is not None else _now()
-        text = json.dumps(body, sort_keys=True, allow_nan=False)
+        return self.put_documents([(kind, subject, key, body, created_at, label)])[0]
+
+    def put_documents(
+        self,
+        documents: Sequence[tuple[str, str, str, dict[str, Any], datetime | None, str | None]],
+    ) -> list[StoredDocument]:
+        """Store several (kind, subject, key, body, created_at, label) documents in one
+        transaction: all of them or none."""
+        rows = []
+        for kind, subject, key, body, created_at, label in documents:
+            created = as_utc(created_at) if created_at is not None else _now()
+            text = json.dumps(body, sort_keys=True, allow_nan=False)
+            rows.append((kind, subject, key, created, text, label))
         docs = t.quality_documents
         with self._writer.begin() as conn:
-            conn.execute(
-                delete(docs).where(
-                    docs.c.project == self.project,
-                    docs.c.kind == kind,
-                    docs.c.subject == subject,
-                    docs.c.key == key,
+            for kind, subject, key, created, text, label in rows:
+                conn.execute(
+                    delete(docs).where(
+                        docs.c.project == self.project,
+                        docs.c.kind == kind,
+                        docs.c.subject == subject,
+                        docs.c.key == key,
+                    )
                 )
-            )
-            conn.execute(
-                insert(docs).values(
-                    project=self.project,
-                    kind=kind,
-                    subject=subject,
-                    key=key,
-                    created_at=created,
-                    body=text,
-                    label=label,
+                conn.execute(
+                    insert(docs).values(
+                        project=self.project,
+                        kind=kind,
+                        subject=subject,
+                        key=key,
+                        created_at=created,
+                        body=text,
+                        label=label,
+                    )
                 )
-            )
-        return StoredDocument(kind, subject, key, created, json.loads(text))
+        return [
+            StoredDocument(kind, subject, key, created, json.loads(text))
+            for kind, subject, key, created, text, _ in rows
+        ]
 
     def get_document(self, kind: str, subject: str, key: str) -> StoredDocument | None:
         docs = t.quality_documents

@@ -6,8 +6,9 @@ Definitions are imported eagerly (they are light); the store and its heavy depen
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from cinefeat._lazy import lazy_exports
 from cinefeat.definitions import (
     Aggregation,
     Entity,
@@ -87,16 +88,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'cinefeat' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports("cinefeat", _LAZY, globals())

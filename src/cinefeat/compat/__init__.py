@@ -3,8 +3,7 @@ fetch feature tables by name), AdvancedTMDBPreProcessor (TMDB records to feature
 FeatureQualityChecker (plain-word diagnosis of a frame's columns), FeatureValidator (rules over
 a frame) and ABTestFramework (offline A/B tests of feature sets)."""
 
-from typing import Any
-
+from cinefeat._lazy import lazy_exports
 from cinefeat.compat._processor import AdvancedTMDBPreProcessor
 from cinefeat.compat._simple import SimpleFeatureStore
 
@@ -17,18 +16,12 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    # The quality names load scipy and Polars: only when asked for.
-    if name == "FeatureQualityChecker":
-        from cinefeat.quality import FeatureQualityChecker
-
-        return FeatureQualityChecker
-    if name == "FeatureValidator":
-        from cinefeat.quality import FeatureValidator
-
-        return FeatureValidator
-    if name == "ABTestFramework":
-        from cinefeat.quality import ABTestFramework
-
-        return ABTestFramework
-    raise AttributeError(f"module 'cinefeat.compat' has no attribute {name!r}")
+# The quality names load scipy and Polars: only when asked for.
+__getattr__, __dir__ = lazy_exports(
+    "cinefeat.compat",
+    {
+        name: "cinefeat.quality"
+        for name in ("ABTestFramework", "FeatureQualityChecker", "FeatureValidator")
+    },
+    globals(),
+)

@@ -9,7 +9,9 @@ experiment code it does not use. Importance, experiment models and plots need
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from cinefeat._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from cinefeat.quality._alerts import (
@@ -72,6 +74,7 @@ if TYPE_CHECKING:
         assign_arm,
         assign_arms,
         entity_key,
+        entity_keys,
     )
     from cinefeat.quality._online_experiments import (
         create_online_experiment,
@@ -81,6 +84,7 @@ if TYPE_CHECKING:
         stop_online_experiment,
     )
     from cinefeat.quality._online_spec import (
+        Arm,
         ExperimentError,
         ExperimentNotFoundError,
         ExperimentStoppedError,
@@ -138,6 +142,7 @@ __all__ = [
     "Alert",
     "AlertSink",
     "AllowedValues",
+    "Arm",
     "ArmSummary",
     "Breach",
     "ColumnDrift",
@@ -183,6 +188,7 @@ __all__ = [
     "detect_drift",
     "drift_report",
     "entity_key",
+    "entity_keys",
     "experiment_report",
     "feature_importance",
     "get_online_experiment",
@@ -209,6 +215,8 @@ __all__ = [
 
 # Each public name and the module that defines it.
 _LAZY: dict[str, str] = {
+    "Arm": "cinefeat.quality._online_spec",
+    "entity_keys": "cinefeat.quality._online_assignment",
     "SAMPLE_FORMS": "cinefeat.quality._samples",
     "read_view_sample": "cinefeat.quality._samples",
     "ABTestFramework": "cinefeat.quality._experiments",
@@ -288,16 +296,4 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'cinefeat.quality' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports("cinefeat.quality", _LAZY, globals())

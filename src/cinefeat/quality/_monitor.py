@@ -139,15 +139,16 @@ def _monitor_locked(
     # scans (the five views of a 2M-record pipeline run: 2.0 s -> 1.5 s).
     with ThreadPoolExecutor(max_workers=2) as pool:
         found = list(pool.map(lambda v: _check_view(store, v, checked_at, context), views_checked))
-    checks = [check for check in found if check is not None]
+    checks: list[ViewCheck] = []
     breaches: dict[str, tuple[list[Breach], set[str]]] = {}
-    for check in checks:
-        view = store.get_feature_view(check.view)
+    for view, result in zip(views_checked, found, strict=True):
+        if result is None:  # never written
+            continue
+        check, baseline = result
+        checks.append(check)
         firing = {
             (a.feature, a.rule): a.threshold for a in list_alerts(records, view.name, "firing")
         }
-        previous = records.list_documents(MONITOR_KIND, view.name, limit=1)
-        baseline = previous[0].body.get("null_rates", {}) if previous else {}
         breaches[view.name] = _breaches(view, check, settings, baseline, firing)
     alerts = update_alerts(store, breaches, checked_at)
     # Stored once its alerts are: a check whose alerts failed to update is checked again.
@@ -172,7 +173,9 @@ def _files_between(
 
 def _check_view(
     store: FeatureStore, view: FeatureView, checked_at: datetime, context: str
-) -> ViewCheck | None:
+) -> tuple[ViewCheck, dict[str, float]] | None:
+    """The check of `view` and the null rates of the previous check of the same view version
+    (the baseline of a rise); None when the view has never been written."""
     from cinefeat.duck import connect
 
     settings = store.config.quality.monitoring
@@ -253,7 +256,8 @@ def _check_view(
         reference_versions=reference[0] if reference else None,
     )
     previous_score = (last or {}).get("score") or {}
-    return replace(check, score=score_view(check, previous_score.get("components")))
+    check = replace(check, score=score_view(check, previous_score.get("components")))
+    return check, dict((last or {}).get("null_rates", {}))
 
 
 def _window_stats(connection: Any, view: FeatureView, window: str) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import numpy as np
 import polars as pl
 
 from cinefeat.offline import to_polars_frame
+from cinefeat.quality._json import json_safe
 
 __all__ = ["ColumnProfile", "FrameProfile", "profile_frame"]
 
@@ -63,14 +64,6 @@ class FrameProfile:
             for name, c in data["columns"].items()
         }
         return cls(int(data["rows"]), columns, data.get("sampled_rows"))
-
-
-def _json_value(value: Any) -> Any:
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
 
 
 def profile_frame(
@@ -158,7 +151,7 @@ def profile_frame(
                 "histogram": histogram,
             }
         elif c in temporal:
-            extra = {"min": _json_value(stats[f"{c}\0min"]), "max": _json_value(stats[f"{c}\0max"])}
+            extra = {"min": json_safe(stats[f"{c}\0min"]), "max": json_safe(stats[f"{c}\0max"])}
         profiles[c] = ColumnProfile(
             column=c,
             dtype=str(schema[c]),
@@ -166,7 +159,7 @@ def profile_frame(
             null_count=nulls,
             null_rate=nulls / height if height else 0.0,
             distinct=max(distinct, 0),
-            top=[(_json_value(value), round(int(n) * scale)) for value, n in top],
+            top=[(json_safe(value), round(int(n) * scale)) for value, n in top],
             **extra,
         )
     return FrameProfile(height, profiles, frame.height if sampled else None)

@@ -17,6 +17,7 @@ from cinefeat.errors import FeatureNotFoundError
 from cinefeat.registry import _tables as t
 from cinefeat.registry._diff import ObjectChange, RegistryDiff
 from cinefeat.registry._engine import create_registry_engine
+from cinefeat.registry._migrate import add_missing_columns, missing_columns
 from cinefeat.registry._plan import Definition, Desired, State, by_kind, plan_changes
 from cinefeat.registry._quality_records import QualityRecords
 from cinefeat.registry._runs import PipelineRuns
@@ -53,30 +54,6 @@ class RegistrySnapshot:
     on_demand_views: dict[str, OnDemandFeatureView] = field(default_factory=dict)
 
 
-def _missing_columns(inspector: Any) -> list[tuple[str, Any]]:
-    """(table, column) pairs a registry made by an older cinefeat lacks: columns added to a
-    table after it first shipped (create_all adds missing tables, never columns)."""
-    missing = []
-    for table in t.metadata.tables.values():
-        if not inspector.has_table(table.name):
-            continue
-        present = {c["name"] for c in inspector.get_columns(table.name)}
-        missing += [(table.name, c) for c in table.columns if c.name not in present]
-    return missing
-
-
-def _add_missing_columns(conn: Connection) -> None:
-    """Add the columns `_missing_columns` finds (nullable ones only: nothing else is ever
-    added to a shipped table), with their indexes."""
-    for table_name, column in _missing_columns(inspect(conn)):
-        assert column.nullable, f"{table_name}.{column.name}: added columns must be nullable"
-        kind = column.type.compile(dialect=conn.dialect)
-        conn.exec_driver_sql(f'ALTER TABLE {table_name} ADD COLUMN "{column.name}" {kind}')
-        for index in t.metadata.tables[table_name].indexes:
-            if column.name in {c.name for c in index.columns}:
-                index.create(conn, checkfirst=True)
-
-
 class Registry:
     """Definitions of one project, stored through SQLAlchemy (SQLite file or PostgreSQL URL)."""
 
@@ -96,7 +73,7 @@ class Registry:
             existing = set(inspector.get_table_names())
             if not set(t.metadata.tables) <= existing:
                 return False
-            if _missing_columns(inspector):
+            if missing_columns(inspector):
                 return False
             return self.serial_or_none() is not None
         except (OperationalError, ProgrammingError):  # no tables yet
@@ -117,7 +94,7 @@ class Registry:
             try:
                 with self._writer.begin() as conn:
                     t.metadata.create_all(conn)
-                    _add_missing_columns(conn)
+                    add_missing_columns(conn)
                     exists = conn.execute(
                         select(t.projects.c.serial).where(t.projects.c.project == self.project)
                     ).first()

@@ -13,18 +13,17 @@ import numpy.typing as npt
 from fastapi import APIRouter
 
 from cinefeat.online import OnlineResponse
-from cinefeat.quality._online_analysis import analyze_online_experiment
-from cinefeat.quality._online_assignment import assign_arms, entity_keys
-from cinefeat.quality._online_experiments import (
-    get_online_experiment,
-    list_online_experiments,
-    record_outcomes,
-)
-from cinefeat.quality._online_spec import (
+from cinefeat.quality import (
     Arm,
     ExperimentNotFoundError,
     ExperimentStoppedError,
     OnlineExperiment,
+    analyze_online_experiment,
+    assign_arms,
+    entity_keys,
+    get_online_experiment,
+    list_online_experiments,
+    record_outcomes,
 )
 from cinefeat.server._errors import ApiError
 from cinefeat.server._models import GetOnlineFeaturesRequest, OutcomesRequest

@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from cinefeat.definitions import FeatureView
 from cinefeat.offline import ReplaceResult, StagedFiles, WriteResult
+from cinefeat.store._push import PushTarget, push_rows
 
 if TYPE_CHECKING:
     import polars as pl
@@ -22,6 +23,7 @@ __all__ = [
     "monitor_after",
     "profile_files",
     "profile_rows",
+    "profiled_push",
     "profiled_replace",
     "profiled_write",
     "store_profile",
@@ -167,3 +169,18 @@ def profiled_replace(
     if result.inserted or result.updated:
         store_profile(store, view, profile, result.delta_version, "replace")
     return result
+
+
+def profiled_push(store: FeatureStore, view: FeatureView, rows: pa.Table, to: PushTarget) -> None:
+    """`push_rows`, with the profile of what it committed offline stored for its commit."""
+    profile = profile_rows(store, view, rows) if to != "online" else None
+    written = push_rows(
+        view,
+        rows,
+        to,
+        offline=store.offline_store,
+        online=store.online_store,
+        on_written=store._invalidate,
+    )
+    if written is not None and written.rows:
+        store_profile(store, view, profile, written.delta_version, "push")

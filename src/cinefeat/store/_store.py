@@ -38,13 +38,12 @@ from cinefeat.registry import (
     resolve_features,
 )
 from cinefeat.store._historical import historical_job
-from cinefeat.store._push import PushTarget, push_rows
+from cinefeat.store._push import PushTarget
 from cinefeat.store._quality_hooks import (
     monitor_after,
-    profile_rows,
+    profiled_push,
     profiled_replace,
     profiled_write,
-    store_profile,
 )
 from cinefeat.timeutil import as_utc
 
@@ -263,13 +262,12 @@ class FeatureStore:
         progress: bool = False,
     ) -> list[MaterializationResult]:
         """Load the latest row per entity with event time in [start_date, end_date] into the
-        online store, for every online view (or those named); then run the monitoring checks
-        on them (`quality.monitoring`)."""
+        online store, for every online view (or those named); then the views that got rows
+        are checked by monitoring (`quality.monitoring`)."""
         results = self._materializer().run(
             self._online_views(feature_views), as_utc(start_date), as_utc(end_date), progress
         )
-        monitor_after(self, [r.view for r in results], context="materialize", trigger="materialize")
-        return results
+        return self._monitored(results)
 
     def materialize_incremental(
         self,
@@ -285,9 +283,12 @@ class FeatureStore:
         results = self._materializer().run(
             self._online_views(feature_views), None, as_utc(end_date), progress
         )
-        if monitor:
-            written = [r.view for r in results if r.rows_written]
-            monitor_after(self, written, context="materialize", trigger="materialize")
+        return self._monitored(results) if monitor else results
+
+    def _monitored(self, results: list[MaterializationResult]) -> list[MaterializationResult]:
+        """`results`, after the monitoring check of the views that got rows."""
+        written = [r.view for r in results if r.rows_written]
+        monitor_after(self, written, context="materialize", trigger="materialize")
         return results
 
     def _materializer(self) -> Materializer:
@@ -345,19 +346,8 @@ class FeatureStore:
     def push(self, feature_view: FeatureView | str, df: Any, to: PushTarget = "online") -> None:
         """Write fresh rows straight to the online store, the offline store, or both. Online, a
         row only replaces an entity's stored row if its event time is newer."""
-        view = self._view(feature_view)
         rows = to_arrow_table(df, "df")
-        profile = profile_rows(self, view, rows) if to != "online" else None
-        written = push_rows(
-            view,
-            rows,
-            to,
-            offline=self.offline_store,
-            online=self.online_store,
-            on_written=self._invalidate,
-        )
-        if written is not None and written.rows:
-            store_profile(self, view, profile, written.delta_version, "push")
+        profiled_push(self, self._view(feature_view), rows, to)
 
     def ingest(self, result: LoadResult) -> IngestReport:
         """Write a loader's result into this repo: accepted movies to `tmdb_movies` (ratings to
